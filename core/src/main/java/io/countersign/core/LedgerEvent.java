@@ -1,0 +1,39 @@
+package io.countersign.core;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Objects;
+
+/**
+ * One event of a request's life, appended in the same transaction as the change it records. Its
+ * canonical JSON ({@link #toJson()}) is a ledger leaf. Events carry metadata, never payloads:
+ * params, context and results appear as SHA-256 hashes.
+ *
+ * @param type e.g. {@code request.submitted}, {@code review.refused}, {@code grant.redeemed}
+ * @param requestId the request it concerns
+ * @param at when it happened
+ * @param actor the principal whose act it records ({@code system} for expiry)
+ * @param detail type-specific fields
+ */
+public record LedgerEvent(String type, RequestId requestId, Instant at, String actor, ObjectNode detail) {
+    public LedgerEvent {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(requestId, "requestId");
+        at = at.truncatedTo(ChronoUnit.MILLIS);
+        Objects.requireNonNull(actor, "actor");
+        detail = detail == null ? JsonNodeFactory.instance.objectNode() : detail;
+    }
+
+    /** The leaf object: type, request_id, at, actor, then the detail's fields. */
+    public ObjectNode toJson() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("type", type);
+        o.put("request_id", requestId.value());
+        o.put("at", at.toString());
+        o.put("actor", actor);
+        o.setAll(detail);
+        return o;
+    }
+}

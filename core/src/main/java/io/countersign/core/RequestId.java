@@ -1,0 +1,68 @@
+package io.countersign.core;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.time.Instant;
+import java.util.random.RandomGenerator;
+import java.util.regex.Pattern;
+
+/**
+ * A request's id: {@code req_} and 26 Crockford base32 characters, a 48-bit millisecond timestamp
+ * then 80 random bits, so ids sort by creation time.
+ */
+public record RequestId(String value) implements Comparable<RequestId> {
+    private static final Pattern FORM = Pattern.compile("req_[0-9A-HJKMNP-TV-Z]{26}");
+    private static final char[] CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".toCharArray();
+
+    public RequestId {
+        if (value == null || !FORM.matcher(value).matches()) {
+            throw new MalformedIdException(value);
+        }
+    }
+
+    @JsonCreator
+    public static RequestId parse(String value) {
+        return new RequestId(value);
+    }
+
+    public static RequestId generate(Instant now, RandomGenerator random) {
+        long time = now.toEpochMilli() & 0xFFFF_FFFF_FFFFL;
+        long hi = random.nextLong() & 0xFFFFL; // 16 random bits beside the time
+        long lo = random.nextLong(); // 64 random bits
+        char[] out = new char[26];
+        // 128 bits = time(48) | hi(16) | lo(64), written 5 bits at a time from the top (2 pad bits).
+        java.math.BigInteger bits = java.math.BigInteger.valueOf(time)
+                .shiftLeft(80)
+                .or(java.math.BigInteger.valueOf(hi).shiftLeft(64))
+                .or(new java.math.BigInteger(Long.toUnsignedString(lo)));
+        for (int i = 25; i >= 0; i--) {
+            out[i] = CROCKFORD[bits.intValue() & 31];
+            bits = bits.shiftRight(5);
+        }
+        return new RequestId("req_" + new String(out));
+    }
+
+    @JsonValue
+    @Override
+    public String value() {
+        return value;
+    }
+
+    @Override
+    public int compareTo(RequestId o) {
+        return value.compareTo(o.value);
+    }
+
+    @Override
+    public String toString() {
+        return value;
+    }
+
+    /** The text is not a request id. */
+    public static final class MalformedIdException extends CountersignException {
+        MalformedIdException(String value) {
+            super("not a request id: '" + (value == null ? "" : value.substring(0, Math.min(64, value.length())))
+                    + "' (expected req_ and 26 base32 characters)");
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package io.countersign.core.policy;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.countersign.core.ActionRequest;
+import io.countersign.core.ApprovalRequirement;
+import io.countersign.core.Decision;
+import io.countersign.core.Principal;
+import io.countersign.core.json.CanonicalJson;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A loaded policy: YAML rules whose {@code match} is a CEL expression over {@code requester},
+ * {@code action}, {@code resource}, {@code context} and {@code now}.
+ *
+ * <p>Design notes.
+ *
+ * <ul>
+ *   <li>Combining is order-independent: any matching {@code deny} wins; else every matching
+ *       {@code require_approval} applies together (requirements naming the same approver pool merge
+ *       to the larger count, the shortest TTLs win, a reason is required if any rule requires one);
+ *       else any matching {@code allow}; else the file's {@code default}.
+ *   <li>Fail closed. A match that errors at evaluation (a missing key, a type mismatch) counts as a
+ *       match for {@code deny} and {@code require_approval} rules and as no match for {@code allow}
+ *       rules, so an error can only make a decision stricter. {@link #explain} reports each error.
+ *   <li>Speed. A rule whose match is a conjunction pinning {@code action.type} to literals ({@code
+ *       action.type == "db.export" && ...}, or {@code action.type in [...]}) cannot match a request of
+ *       another type: CEL's {@code false && x} is false even when {@code x} errors. So rules are
+ *       indexed by pinned type at load and a decision evaluates only the unpinned rules and those
+ *       pinned to the request's type. {@link #explain} evaluates every rule.
+ *   <li>Immutable and thread-safe once loaded; CEL programs are shared across threads.
+ *   <li>The version is {@code sha256:} and the hex SHA-256 of the file's bytes; every decision records it.
+ * </ul>
+ */
+public final class Policy {
+    private static final Pattern RULE_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,99}");
+    private static final ObjectMapper YAML = YAMLMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .build();
+
+    private final String version;
+    private final List<Rule> rules;
+    private final Effect defaultEffect;
+    private final Map<String, Rule[]> candidatesByType;
+    private final Rule[] unpinned;
+
+    private Policy(String version, List<Rule> rules, Effect defaultEffect) {
+        this.version = version;
+        this.rules = List.copyOf(rules);
+        this.defaultEffect = defaultEffect;
+        this.unpinned = rules.stream().filter(r -> r.pinnedTypes().isEmpty()).toArray(Rule[]::new);
+        this.candidatesByType = index(rules);
+    }
+
+    /** Parses and compiles a policy; throws {@link PolicyException} naming the rule and the error. */
+    public static Policy parse(String yaml) {
+        JsonNode tree = readTree(yaml);
+        PolicyFile.Top top = convert(tree, PolicyFile.Top.class, "policy");
+        if (top.version() == null || top.version() != 1) {
+            throw new PolicyException("policy: 'version' must be 1; got " + top.version());
+        }
+        Effect defaultEffect =
+                Effect.of(convert(top.defaultDecision(), PolicyFile.Outcome.class, "default"), "default");
+        List<Rule> rules = compileRules(top.rules() == null ? List.of() : top.rules());
+        return new Policy(versionOf(yaml), rules, defaultEffect);
+    }
+
+    /** {@code sha256:} and the hex SHA-256 of the policy file's bytes. */
+    public String version() {
+        return version;
+    }
+
+    /** Rule names in file order. */
+    public List<String> ruleNames() {
+        return rules.stream().map(Rule::name).toList();
+    }
+
+    /** What policy decides for this request. Pure and fast: no I/O, no allocation beyond the inputs. */
+    public Decision decide(Principal requester, ActionRequest request, Instant now) {
+        Map<String, Object> vars = CelInputs.of(requester, request, now);
+        Rule[] candidates = candidatesByType.getOrDefault(request.action().type(), unpinned);
+        Combiner combiner = new Combiner();
+        for (Rule rule : candidates) {
+            if (rule.evaluate(vars).counts(rule.effect())) combiner.add(rule);
+        }
+        return combiner.decision(defaultEffect, version);
+    }
+
+    /** Every rule's result for this request, and the decision: what {@code policy explain} prints. */
+    public Explanation explain(Principal requester, ActionRequest request, Instant now) {
+        Map<String, Object> vars = CelInputs.of(requester, request, now);
+        Combiner combiner = new Combiner();
+        List<Explanation.RuleResult> results = new ArrayList<>();
+        for (Rule rule : rules) {
+            Rule.Result r = rule.evaluate(vars);
+            if (r.counts(rule.effect())) combiner.add(rule);
+            results.add(new Explanation.RuleResult(rule.name(), rule.effectName(), r.counts(rule.effect()), r.error()));
+        }
+        Decision decision = combiner.decision(defaultEffect, version);
+        return new Explanation(decision, results, combiner.isEmpty());
+    }
+
+    private static JsonNode readTree(String yaml) {
+        try {
+            JsonNode tree = YAML.readTree(yaml);
+            if (tree == null || !tree.isObject()) throw new PolicyException("policy: the file is not a YAML mapping");
+            return tree;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new PolicyException("policy: not valid YAML: " + e.getOriginalMessage());
+        }
+    }
+
+    private static <T> T convert(JsonNode node, Class<T> type, String where) {
+        try {
+            return YAML.treeToValue(node, type);
+        } catch (UnrecognizedPropertyException e) {
+            throw new PolicyException(
+                    where + ": unknown field '" + e.getPropertyName() + "' (known: " + e.getKnownPropertyIds() + ")");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+            String msg = e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                    ? j.getOriginalMessage()
+                    : e.getMessage();
+            throw new PolicyException(where + ": " + msg);
+        }
+    }
+
+    private static List<Rule> compileRules(List<JsonNode> nodes) {
+        List<Rule> rules = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            JsonNode node = nodes.get(i);
+            String label = ruleLabel(node, i);
+            PolicyFile.Rule spec = convert(node, PolicyFile.Rule.class, label);
+            requireName(spec.name(), label);
+            if (!names.add(spec.name())) throw new PolicyException(label + ": a rule of that name exists already");
+            if (spec.match() == null || spec.match().isBlank())
+                throw new PolicyException(label + ": 'match' is required");
+            Effect effect = Effect.of(spec.outcome(), label);
+            rules.add(Rule.compile(i, spec.name(), spec.match(), effect, label));
+        }
+        return rules;
+    }
+
+    private static String ruleLabel(JsonNode node, int i) {
+        JsonNode name = node.get("name");
+        return name != null && name.isTextual() ? "rule '" + name.asText() + "'" : "rule #" + (i + 1);
+    }
+
+    private static void requireName(String name, String label) {
+        if (name == null) throw new PolicyException(label + ": 'name' is required");
+        if (!RULE_NAME.matcher(name).matches() || name.equals("default")) {
+            throw new PolicyException(label + ": name must be lower-case letters, digits, - and _ (and not 'default')");
+        }
+    }
+
+    private static Map<String, Rule[]> index(List<Rule> rules) {
+        Set<String> types = new HashSet<>();
+        rules.forEach(r -> types.addAll(r.pinnedTypes()));
+        Map<String, Rule[]> byType = new HashMap<>();
+        for (String type : types) {
+            byType.put(
+                    type,
+                    rules.stream()
+                            .filter(r ->
+                                    r.pinnedTypes().isEmpty() || r.pinnedTypes().contains(type))
+                            .toArray(Rule[]::new));
+        }
+        return Map.copyOf(byType);
+    }
+
+    private static String versionOf(String yaml) {
+        return "sha256:" + HexFormat.of().formatHex(CanonicalJson.sha256(yaml.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Accumulates matched rules and produces the combined decision. */
+    private static final class Combiner {
+        private final List<Rule> denies = new ArrayList<>(2);
+        private final List<Rule> approvals = new ArrayList<>(2);
+        private final List<Rule> allows = new ArrayList<>(2);
+
+        void add(Rule rule) {
+            switch (rule.effect()) {
+                case Effect.Deny d -> denies.add(rule);
+                case Effect.RequireApproval r -> approvals.add(rule);
+                case Effect.Allow a -> allows.add(rule);
+            }
+        }
+
+        boolean isEmpty() {
+            return denies.isEmpty() && approvals.isEmpty() && allows.isEmpty();
+        }
+
+        Decision decision(Effect defaultEffect, String version) {
+            if (!denies.isEmpty()) {
+                return new Decision.Deny(((Effect.Deny) denies.getFirst().effect()).reason(), names(denies), version);
+            }
+            if (!approvals.isEmpty()) return requireApproval(approvals, version);
+            if (!allows.isEmpty()) {
+                Duration ttl = allows.stream()
+                        .map(r -> ((Effect.Allow) r.effect()).grantTtl())
+                        .min(Duration::compareTo)
+                        .orElseThrow();
+                return new Decision.Allow(names(allows), version, ttl);
+            }
+            return fromDefault(defaultEffect, version);
+        }
+
+        private static Decision fromDefault(Effect effect, String version) {
+            List<String> matched = List.of("default");
+            return switch (effect) {
+                case Effect.Allow a -> new Decision.Allow(matched, version, a.grantTtl());
+                case Effect.Deny d -> new Decision.Deny(d.reason(), matched, version);
+                case Effect.RequireApproval r ->
+                    new Decision.RequireApproval(
+                            r.approvals(), r.pendingTtl(), r.grantTtl(), r.reasonRequired(), matched, version);
+            };
+        }
+
+        private static Decision requireApproval(List<Rule> matched, String version) {
+            List<Effect.RequireApproval> effects = matched.stream()
+                    .map(r -> (Effect.RequireApproval) r.effect())
+                    .toList();
+            return new Decision.RequireApproval(
+                    mergeRequirements(effects),
+                    effects.stream()
+                            .map(Effect.RequireApproval::pendingTtl)
+                            .min(Duration::compareTo)
+                            .orElseThrow(),
+                    effects.stream()
+                            .map(Effect.RequireApproval::grantTtl)
+                            .min(Duration::compareTo)
+                            .orElseThrow(),
+                    effects.stream().anyMatch(Effect.RequireApproval::reasonRequired),
+                    names(matched),
+                    version);
+        }
+
+        /** Requirements naming the same pool merge to the larger count; distinct pools all apply. */
+        private static List<ApprovalRequirement> mergeRequirements(List<Effect.RequireApproval> effects) {
+            List<ApprovalRequirement> merged = new ArrayList<>();
+            for (Effect.RequireApproval e : effects) {
+                for (ApprovalRequirement req : e.approvals()) {
+                    Optional<ApprovalRequirement> same = merged.stream()
+                            .filter(m ->
+                                    m.groups().equals(req.groups()) && m.users().equals(req.users()))
+                            .findFirst();
+                    if (same.isEmpty()) {
+                        merged.add(req);
+                    } else if (same.get().count() < req.count()) {
+                        merged.set(merged.indexOf(same.get()), req);
+                    }
+                }
+            }
+            return merged;
+        }
+
+        private static List<String> names(List<Rule> rules) {
+            return Arrays.asList(rules.stream().map(Rule::name).toArray(String[]::new));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.countersign.core.policy;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/** The YAML shapes of a policy file, read strictly: an unknown key is an error. */
+final class PolicyFile {
+    private PolicyFile() {}
+
+    record Top(
+            @JsonProperty(required = true) Integer version,
+
+            @JsonProperty(value = "default", required = true)
+            JsonNode defaultDecision,
+
+            List<JsonNode> rules) {}
+
+    record Outcome(
+            String decision,
+            List<Approval> approvals,
+            String pendingTtl,
+            String grantTtl,
+            Boolean reasonRequired,
+            String reason) {}
+
+    record Rule(
+            String name,
+            String description,
+            String match,
+            String decision,
+            List<Approval> approvals,
+            String pendingTtl,
+            String grantTtl,
+            Boolean reasonRequired,
+            String reason) {
+        Outcome outcome() {
+            return new Outcome(decision, approvals, pendingTtl, grantTtl, reasonRequired, reason);
+        }
+    }
+
+    record Approval(String group, List<String> groups, String user, List<String> users, Integer count) {}
+}

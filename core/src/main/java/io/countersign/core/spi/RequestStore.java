@@ -1,0 +1,77 @@
+package io.countersign.core.spi;
+
+import io.countersign.core.LedgerEvent;
+import io.countersign.core.Request;
+import io.countersign.core.RequestId;
+import io.countersign.core.RequestState;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where requests and their events live. Implementations: SQLite (embedded), later PostgreSQL.
+ *
+ * <p>Contract. {@link #write} runs its work in one transaction with every other write serialised
+ * before or after it (so read-modify-write inside the work needs no further locking), and returns
+ * only once the transaction is durable. An implementation may commit several works in one
+ * transaction (group commit); a work that throws is rolled back alone. Reads see only committed data.
+ */
+public interface RequestStore extends AutoCloseable {
+
+    /** Runs {@code work} in a transaction and returns its result once durable. */
+    <T> T write(Work<T> work);
+
+    /** A request by id, as last committed. */
+    Optional<Request> find(RequestId id);
+
+    /** Requests matching {@code query}, newest first. */
+    List<Request> list(Query query);
+
+    /** Requests that may need expiring at {@code now}: pending past expiry, or approved with an unused grant past expiry. */
+    List<RequestId> dueForExpiry(Instant now, int limit);
+
+    /** Every event recorded for {@code id}, in order. */
+    List<LedgerEvent> events(RequestId id);
+
+    @Override
+    void close();
+
+    /**
+     * A listing filter.
+     *
+     * @param requester only requests by this principal, or null for any
+     * @param state only requests in this state, or null for any
+     * @param limit at most this many
+     */
+    record Query(String requester, RequestState state, int limit) {}
+
+    /** What a write does inside its transaction. */
+    @FunctionalInterface
+    interface Work<T> {
+        T run(Tx tx);
+    }
+
+    /** The operations available inside a write. */
+    interface Tx {
+        Optional<Request> find(RequestId id);
+
+        void insert(Request request);
+
+        void update(Request request);
+
+        void append(LedgerEvent event);
+
+        /** The request an earlier submission with this key made, and the fingerprint of that submission. */
+        Optional<IdempotentSubmission> idempotent(String requester, String key);
+
+        void rememberIdempotent(String requester, String key, IdempotentSubmission submission);
+    }
+
+    /**
+     * A remembered Idempotency-Key.
+     *
+     * @param requestId the request the first submission made
+     * @param fingerprint SHA-256 of the first submission's canonical body
+     */
+    record IdempotentSubmission(RequestId requestId, String fingerprint) {}
+}

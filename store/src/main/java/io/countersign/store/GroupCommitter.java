@@ -1,0 +1,159 @@
+package io.countersign.store;
+
+import io.countersign.core.spi.RequestStore.Work;
+import io.countersign.core.spi.StorageException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The single writer. Callers enqueue a work and block (on their virtual thread) until the
+ * transaction holding it has committed. The writer drains up to {@link #MAX_BATCH} queued works,
+ * runs each inside its own savepoint (a work that throws is rolled back alone and its caller gets
+ * the exception), then commits once. If the commit fails, every caller in the batch gets a
+ * {@link StorageException} and nothing of the batch is kept.
+ */
+public final class GroupCommitter implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCommitter.class);
+    static final int MAX_BATCH = 256;
+
+    private final Connection connection;
+    private final SqlTx tx;
+    private final LinkedBlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private final AtomicLong works = new AtomicLong();
+    private final AtomicLong commits = new AtomicLong();
+    private volatile boolean closed;
+
+    GroupCommitter(Connection connection) {
+        this.connection = connection;
+        this.tx = new SqlTx(connection);
+        try {
+            connection.setAutoCommit(false);
+        } catch (SQLException e) {
+            throw new StorageException("cannot start the writer: " + e.getMessage(), e);
+        }
+        this.thread = Thread.ofPlatform()
+                .name("countersign-sqlite-writer")
+                .daemon(true)
+                .start(this::run);
+    }
+
+    /**
+     * Counters for metrics.
+     *
+     * @param works works committed
+     * @param commits transactions committed
+     */
+    public record Stats(long works, long commits) {}
+
+    Stats stats() {
+        return new Stats(works.get(), commits.get());
+    }
+
+    <T> T submit(Work<T> work) {
+        if (closed) throw new StorageException("the store is closed", null);
+        Pending<T> p = new Pending<>(work);
+        queue.add(p);
+        try {
+            return p.result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted while waiting for the write to commit", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new StorageException("write failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private void run() {
+        List<Pending<?>> batch = new ArrayList<>(MAX_BATCH);
+        while (!closed || !queue.isEmpty()) {
+            try {
+                Pending<?> first = queue.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (first == null) continue;
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                commit(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                batch.clear();
+            }
+        }
+    }
+
+    private void commit(List<Pending<?>> batch) {
+        try {
+            for (Pending<?> p : batch) p.runIn(connection, tx);
+            connection.commit();
+            works.addAndGet(batch.size());
+            commits.incrementAndGet();
+            batch.forEach(Pending::complete);
+        } catch (SQLException | RuntimeException e) {
+            LOG.error("commit of {} writes failed; none kept: {}", batch.size(), e.toString());
+            rollback();
+            StorageException failure = new StorageException("the write could not be committed: " + e.getMessage(), e);
+            batch.forEach(p -> p.result.completeExceptionally(failure));
+        }
+    }
+
+    private void rollback() {
+        try {
+            connection.rollback();
+        } catch (SQLException e) {
+            LOG.error("rollback failed: {}", e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            thread.join(10_000);
+            connection.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (SQLException e) {
+            LOG.warn("closing the write connection failed: {}", e.getMessage());
+        }
+    }
+
+    /** One queued work, its outcome inside the batch, and the future its caller waits on. */
+    private static final class Pending<T> {
+        final Work<T> work;
+        final CompletableFuture<T> result = new CompletableFuture<>();
+        private T value;
+        private RuntimeException failure;
+
+        Pending(Work<T> work) {
+            this.work = work;
+        }
+
+        void runIn(Connection c, SqlTx tx) throws SQLException {
+            Savepoint sp = c.setSavepoint();
+            try {
+                value = work.run(tx);
+                c.releaseSavepoint(sp);
+            } catch (RuntimeException e) {
+                c.rollback(sp);
+                c.releaseSavepoint(sp);
+                failure = e;
+            }
+        }
+
+        void complete() {
+            if (failure != null) result.completeExceptionally(failure);
+            else result.complete(value);
+        }
+    }
+}

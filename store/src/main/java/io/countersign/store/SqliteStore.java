@@ -1,0 +1,137 @@
+package io.countersign.store;
+
+import io.countersign.core.LedgerEvent;
+import io.countersign.core.Request;
+import io.countersign.core.RequestId;
+import io.countersign.core.spi.RequestStore;
+import io.countersign.core.spi.StorageException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded store: one SQLite file in WAL mode.
+ *
+ * <p>Design notes. SQLite has one writer at a time, so writes go through one {@link GroupCommitter}
+ * thread that drains whatever works are queued, runs each in its own savepoint inside one
+ * transaction, and commits once: concurrent callers share one fsync ({@code synchronous=FULL}, so
+ * an acknowledged write survives a crash of the process or the machine). Every write is therefore
+ * serialised, which is what makes races between reviewers, redeems and expiry resolve to exactly
+ * one outcome. Reads use a small pool of read-only connections and, in WAL mode, never wait for
+ * the writer.
+ */
+public final class SqliteStore implements RequestStore {
+    private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
+    private static final int READERS = 4;
+
+    private final Path file;
+    private final GroupCommitter writer;
+    private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
+
+    private SqliteStore(Path file, Connection writeConnection) {
+        this.file = file;
+        this.writer = new GroupCommitter(writeConnection);
+    }
+
+    /** Opens (creating and migrating if needed) the database file at {@code file}. */
+    public static SqliteStore open(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            Connection w = connect(file, false);
+            Migrations.apply(w, "sqlite");
+            SqliteStore store = new SqliteStore(file, w);
+            for (int i = 0; i < READERS; i++) store.readers.add(connect(file, true));
+            LOG.info("SQLite store open at {}", file.toAbsolutePath());
+            return store;
+        } catch (SQLException | java.io.IOException e) {
+            throw new StorageException("cannot open SQLite database " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Connection connect(Path file, boolean readOnly) throws SQLException {
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+        try (Statement s = c.createStatement()) {
+            s.execute("PRAGMA busy_timeout = 10000");
+            s.execute("PRAGMA journal_mode = WAL");
+            s.execute("PRAGMA synchronous = FULL");
+            s.execute("PRAGMA foreign_keys = ON");
+            if (readOnly) s.execute("PRAGMA query_only = ON");
+        }
+        return c;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public <T> T write(Work<T> work) {
+        return writer.submit(work);
+    }
+
+    @Override
+    public Optional<Request> find(RequestId id) {
+        return read(c -> Sql.findRequest(c, id));
+    }
+
+    @Override
+    public List<Request> list(Query query) {
+        return read(c -> Sql.listRequests(c, query));
+    }
+
+    @Override
+    public List<RequestId> dueForExpiry(Instant now, int limit) {
+        return read(c -> Sql.dueForExpiry(c, now, limit));
+    }
+
+    @Override
+    public List<LedgerEvent> events(RequestId id) {
+        return read(c -> Sql.events(c, id));
+    }
+
+    /** How many works the writer has committed, and in how many transactions (for metrics). */
+    public GroupCommitter.Stats writeStats() {
+        return writer.stats();
+    }
+
+    @Override
+    public void close() {
+        writer.close();
+        Connection c;
+        while ((c = readers.poll()) != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                LOG.warn("closing a read connection failed: {}", e.getMessage());
+            }
+        }
+    }
+
+    private <T> T read(Sql.Query<T> query) {
+        Connection c;
+        try {
+            c = readers.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted while waiting for a read connection", e);
+        }
+        try {
+            return query.run(c);
+        } catch (SQLException e) {
+            throw new StorageException("read failed: " + e.getMessage(), e);
+        } finally {
+            readers.add(c);
+        }
+    }
+}
