@@ -2,7 +2,9 @@ package io.countersign.core;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -47,6 +49,7 @@ public final class SeparationOfDuties {
 
     /** Whether the distinct {@code approvers} fill every slot of {@code requirements}. */
     public static boolean quorumMet(List<ApprovalRequirement> requirements, List<Principal> approvers) {
+        approvers = distinctHumans(approvers);
         List<ApprovalRequirement> slots = new ArrayList<>();
         for (ApprovalRequirement r : requirements) {
             for (int i = 0; i < r.count(); i++) slots.add(r);
@@ -59,6 +62,13 @@ public final class SeparationOfDuties {
             if (augment(a, slots, approvers, slotOwner, new boolean[slots.size()])) filled++;
         }
         return filled == slots.size();
+    }
+
+    /** The same person listed twice fills one slot; an agent or service fills none. */
+    private static List<Principal> distinctHumans(List<Principal> approvers) {
+        Map<String, Principal> byId = new LinkedHashMap<>();
+        approvers.stream().filter(Principal::isHuman).forEach(p -> byId.putIfAbsent(p.id(), p));
+        return List.copyOf(byId.values());
     }
 
     private static boolean augment(

@@ -35,7 +35,8 @@ final class Demo {
             .toList();
 
     static final Directory DIRECTORY = Directory.of(
-            java.util.stream.Stream.concat(Stream.of(ALICE, BOB, CAROL, DAVE, ERIN, BOT, ETL), OWNERS.stream()).toList());
+            java.util.stream.Stream.concat(Stream.of(ALICE, BOB, CAROL, DAVE, ERIN, BOT, ETL), OWNERS.stream())
+                    .toList());
 
     private Demo() {}
 

@@ -51,7 +51,10 @@ abstract class RaceContract extends RequestServiceContract {
     }
 
     long count(RequestId id, String type) {
-        return store.events(id).stream().map(LedgerEvent::type).filter(type::equals).count();
+        return store.events(id).stream()
+                .map(LedgerEvent::type)
+                .filter(type::equals)
+                .count();
     }
 
     @RepeatedTest(5)
@@ -59,7 +62,8 @@ abstract class RaceContract extends RequestServiceContract {
         Request r = pendingExport();
         List<Callable<Object>> tasks = new ArrayList<>();
         for (Principal owner : Demo.OWNERS) {
-            tasks.add(() -> service.review(r.id(), owner, Verdict.APPROVE, "ok", "api", null).state());
+            tasks.add(() -> service.review(r.id(), owner, Verdict.APPROVE, "ok", "api", null)
+                    .state());
         }
         List<Object> results = race(tasks);
         assertThat(results).filteredOn(o -> o instanceof RequestState).hasSize(2);
@@ -76,20 +80,24 @@ abstract class RaceContract extends RequestServiceContract {
         Request r = pendingExport();
         service.review(r.id(), BOB, Verdict.APPROVE, "ok", "api", null);
         List<Object> results = race(List.of(
-                () -> service.review(r.id(), CAROL, Verdict.APPROVE, "ok", "api", null).state(),
-                () -> service.review(r.id(), Demo.ERIN, Verdict.DENY, "no", "api", null).state()));
+                () -> service.review(r.id(), CAROL, Verdict.APPROVE, "ok", "api", null)
+                        .state(),
+                () -> service.review(r.id(), Demo.ERIN, Verdict.DENY, "no", "api", null)
+                        .state()));
         assertThat(results).filteredOn(o -> o instanceof RequestState).hasSize(1);
         assertThat(results).filteredOn(o -> o == Refusal.NOT_PENDING).hasSize(1);
         RequestState end = service.get(r.id(), BOT).state();
         assertThat(end).isIn(RequestState.APPROVED, RequestState.DENIED);
-        assertThat(count(r.id(), "request.approved") + count(r.id(), "request.denied")).isEqualTo(1);
+        assertThat(count(r.id(), "request.approved") + count(r.id(), "request.denied"))
+                .isEqualTo(1);
     }
 
     @RepeatedTest(5)
     void sixteenRedeemsRacingConsumeTheGrantOnce() throws Exception {
         Request r = service.submit(BOT, Demo.readQuery(), null).request();
         List<Callable<Object>> tasks = new ArrayList<>();
-        for (int i = 0; i < 16; i++) tasks.add(() -> service.redeem(r.id(), BOT, r.digest()).grant().redeemedAt());
+        for (int i = 0; i < 16; i++)
+            tasks.add(() -> service.redeem(r.id(), BOT, r.digest()).grant().redeemedAt());
         List<Object> results = race(tasks);
         assertThat(results).filteredOn(o -> o instanceof java.time.Instant).hasSize(1);
         assertThat(results).filteredOn(o -> o == Refusal.ALREADY_REDEEMED).hasSize(15);
@@ -132,7 +140,9 @@ abstract class RaceContract extends RequestServiceContract {
             assertThat(state).isEqualTo(approved == 1 ? RequestState.APPROVED : RequestState.EXPIRED);
         }
         assertThat(approvals.get()).isGreaterThanOrEqualTo(20);
-        long totalExpired = requests.stream().filter(r -> count(r.id(), "request.expired") == 1).count();
+        long totalExpired = requests.stream()
+                .filter(r -> count(r.id(), "request.expired") == 1)
+                .count();
         assertThat(approvals.get() + totalExpired).isEqualTo(40);
         assertThat(expired).isLessThanOrEqualTo((int) totalExpired);
     }

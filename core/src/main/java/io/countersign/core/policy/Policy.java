@@ -54,6 +54,8 @@ public final class Policy {
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            // A key written twice must not let the later one (say, decision: allow) silently win.
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
 
     private final String version;
@@ -124,7 +126,9 @@ public final class Policy {
             if (tree == null || !tree.isObject()) throw new PolicyException("policy: the file is not a YAML mapping");
             return tree;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new PolicyException("policy: not valid YAML: " + e.getOriginalMessage());
+            String at =
+                    e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+            throw new PolicyException("policy: not valid YAML: " + e.getOriginalMessage() + at);
         }
     }
 

@@ -1,0 +1,91 @@
+package io.countersign.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.core.json.Json;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/** A small client of the HTTP API for the CLI. Problems come back as {@link ProblemException}. */
+final class ApiClient {
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String base;
+    private final String key;
+
+    ApiClient(String base, String key) {
+        this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+        if (key == null || key.isBlank()) {
+            throw new IllegalArgumentException(
+                    "no API key: pass --key or set COUNTERSIGN_KEY (demo keys are in data/demo.env)");
+        }
+        this.key = key;
+    }
+
+    JsonNode get(String path, Duration timeout) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).GET(), timeout, Map.of());
+    }
+
+    JsonNode post(String path, JsonNode body, Map<String, String> headers) {
+        byte[] bytes = body == null ? new byte[0] : write(body);
+        return send(
+                HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofByteArray(bytes)),
+                Duration.ofSeconds(30),
+                headers);
+    }
+
+    private JsonNode send(HttpRequest.Builder b, Duration timeout, Map<String, String> headers) {
+        b.header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json")
+                .timeout(timeout);
+        headers.forEach(b::header);
+        try {
+            HttpResponse<byte[]> res = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            JsonNode body = res.body().length == 0
+                    ? Json.mapper().createObjectNode()
+                    : Json.mapper().readTree(res.body());
+            if (res.statusCode() >= 400) throw new ProblemException(res.statusCode(), body);
+            return body;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot reach Countersign at " + base + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private static byte[] write(JsonNode body) {
+        try {
+            return Json.mapper().writeValueAsBytes(body);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The server answered with a problem. */
+    static final class ProblemException extends RuntimeException {
+        private final int status;
+        private final JsonNode problem;
+
+        ProblemException(int status, JsonNode problem) {
+            super(problem.path("title").asText("HTTP " + status) + ": "
+                    + problem.path("detail").asText("") + " ["
+                    + problem.path("type").asText("") + "]");
+            this.status = status;
+            this.problem = problem;
+        }
+
+        JsonNode problem() {
+            return problem;
+        }
+
+        int exitCode() {
+            return status == 401 || status == 403 ? 3 : status == 404 ? 4 : status == 409 || status == 410 ? 5 : 1;
+        }
+    }
+}

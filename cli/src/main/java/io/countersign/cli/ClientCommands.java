@@ -1,0 +1,237 @@
+package io.countersign.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.json.Json;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The client commands that act on one request or list them. */
+final class ClientCommands {
+    private ClientCommands() {}
+
+    static Duration waitTimeout(String wait) {
+        return io.countersign.core.Durations.parse(wait).plusSeconds(15);
+    }
+
+    @Command(
+            name = "requests",
+            mixinStandardHelpOptions = true,
+            description =
+                    "List requests: for a human with --state pending, those you may still review; for an agent, its own.")
+    static final class Requests implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Option(
+                names = "--state",
+                paramLabel = "STATE",
+                description = "pending, approved, denied, expired, cancelled, revoked, executed, failed")
+        String state;
+
+        @Option(names = "--limit", defaultValue = "100", description = "At most this many (default ${DEFAULT-VALUE})")
+        int limit;
+
+        @Override
+        public Integer call() {
+            String q = "?limit=" + limit + (state == null ? "" : "&state=" + state);
+            opts.print(opts.client().get("/v1/requests" + q, Duration.ofSeconds(30)), Text::list);
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "get",
+            mixinStandardHelpOptions = true,
+            description = "Show one request; --wait holds until its state changes.")
+    static final class Get implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(
+                names = "--wait",
+                paramLabel = "DURATION",
+                description = "Wait up to this long for a state change, e.g. 30s")
+        String wait;
+
+        @Override
+        public Integer call() {
+            String q = wait == null ? "" : "?wait=" + wait;
+            Duration t = wait == null ? Duration.ofSeconds(30) : waitTimeout(wait);
+            opts.print(opts.client().get("/v1/requests/" + id + q, t), Text::request);
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "review",
+            mixinStandardHelpOptions = true,
+            description = "Approve or deny a pending request (human key).")
+    static final class Review implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        Verdict verdict;
+
+        static final class Verdict {
+            @Option(names = "--approve", required = true)
+            boolean approve;
+
+            @Option(names = "--deny", required = true)
+            boolean deny;
+        }
+
+        @Option(
+                names = "--reason",
+                paramLabel = "TEXT",
+                description = "Why (required to deny, and when policy requires it)")
+        String reason;
+
+        @Option(
+                names = "--digest",
+                paramLabel = "HEX",
+                description = "The digest you reviewed; refused if the request's differs")
+        String digest;
+
+        @Override
+        public Integer call() {
+            ObjectNode body = Json.mapper().createObjectNode().put("verdict", verdict.approve ? "approve" : "deny");
+            if (reason != null) body.put("reason", reason);
+            if (digest != null) body.put("digest", digest);
+            opts.print(opts.client().post("/v1/requests/" + id + "/reviews", body, Map.of()), Text::request);
+            return 0;
+        }
+    }
+
+    @Command(name = "cancel", mixinStandardHelpOptions = true, description = "Withdraw your request (requester).")
+    static final class Cancel implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            opts.print(opts.client().post("/v1/requests/" + id + "/cancel", null, Map.of()), Text::request);
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "revoke",
+            mixinStandardHelpOptions = true,
+            description = "Revoke an approved request's unused grant (an eligible approver).")
+    static final class Revoke implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(names = "--reason", paramLabel = "TEXT")
+        String reason;
+
+        @Override
+        public Integer call() {
+            JsonNode body =
+                    reason == null ? null : Json.mapper().createObjectNode().put("reason", reason);
+            opts.print(opts.client().post("/v1/requests/" + id + "/revoke", body, Map.of()), Text::request);
+            return 0;
+        }
+    }
+
+    @Command(name = "redeem", mixinStandardHelpOptions = true, description = "Consume the grant once (requester).")
+    static final class Redeem implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(
+                names = "--digest",
+                paramLabel = "HEX",
+                required = true,
+                description = "The digest of the action you are about to run")
+        String digest;
+
+        @Override
+        public Integer call() {
+            ObjectNode body = Json.mapper().createObjectNode().put("digest", digest);
+            opts.print(opts.client().post("/v1/requests/" + id + "/redeem", body, Map.of()), Text::request);
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "outcome",
+            mixinStandardHelpOptions = true,
+            description = "Report what came of a redeemed request (requester).")
+    static final class ReportOutcome implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(names = "--status", required = true, description = "executed or failed")
+        String status;
+
+        @Option(names = "--result-sha256", paramLabel = "HEX")
+        String resultSha256;
+
+        @Option(names = "--detail", paramLabel = "TEXT")
+        String detail;
+
+        @Override
+        public Integer call() {
+            ObjectNode body = Json.mapper().createObjectNode().put("status", status);
+            if (resultSha256 != null) body.put("result_sha256", resultSha256);
+            if (detail != null) body.put("detail", detail);
+            opts.print(opts.client().post("/v1/requests/" + id + "/outcome", body, Map.of()), Text::request);
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "events",
+            mixinStandardHelpOptions = true,
+            description = "Every ledger event recorded for a request.")
+    static final class Events implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            opts.print(opts.client().get("/v1/requests/" + id + "/events", Duration.ofSeconds(30)), body -> {
+                StringBuilder out = new StringBuilder();
+                for (JsonNode e : body.path("events")) {
+                    out.append(String.format(
+                            "%s  %-22s %-12s%n",
+                            e.path("at").asText(),
+                            e.path("type").asText(),
+                            e.path("actor").asText()));
+                }
+                return out.toString().stripTrailing();
+            });
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.countersign.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code countersign} command. */
+@Command(
+        name = "countersign",
+        mixinStandardHelpOptions = true,
+        version = "countersign 0.1.0",
+        description = "A human checkpoint in front of the privileged actions AI agents take.",
+        subcommands = {
+            ServeCommand.class,
+            RequestCommand.class,
+            ClientCommands.Requests.class,
+            ClientCommands.Get.class,
+            ClientCommands.Review.class,
+            ClientCommands.Cancel.class,
+            ClientCommands.Revoke.class,
+            ClientCommands.Redeem.class,
+            ClientCommands.ReportOutcome.class,
+            ClientCommands.Events.class,
+            PolicyCommands.class,
+            KeygenCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (tests call this). */
+    public static int run(String... args) {
+        return new CommandLine(new Main())
+                .setExecutionExceptionHandler(new ErrorHandler())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Prints a problem or failure in one line on stderr instead of a stack trace. */
+    static final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
+        @Override
+        public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+            cmd.getErr().println("countersign: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return e instanceof ApiClient.ProblemException p ? p.exitCode() : 1;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package io.countersign.server;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import io.countersign.core.InvalidRequestException;
+import io.countersign.core.json.Json;
+import io.countersign.core.json.NotCanonicalizableException;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.stream.Collectors;
+
+/**
+ * Reads JSON request bodies strictly: at most 1 MiB, {@code application/json}, no unknown fields,
+ * no duplicate keys, no trailing data. Each failure is its own problem type.
+ */
+final class Bodies {
+    static final int MAX_BYTES = 1 << 20;
+
+    private Bodies() {}
+
+    static <T> T read(ServerRequest req, Class<T> type) {
+        byte[] bytes = bytes(req);
+        try {
+            T value = Json.mapper().readValue(bytes, type);
+            if (value == null) throw problem(400, "malformed-json", "Malformed JSON", "the body is JSON null");
+            return value;
+        } catch (UnrecognizedPropertyException e) {
+            throw problem(
+                    400,
+                    "unknown-field",
+                    "Unknown field",
+                    "unknown field '" + path(e) + "'; known: " + e.getKnownPropertyIds());
+        } catch (ValueInstantiationException e) {
+            throw invalid(e.getCause() == null ? e : e.getCause(), e);
+        } catch (InvalidFormatException e) {
+            throw problem(400, "invalid-field", "Invalid field value", path(e) + ": " + e.getOriginalMessage());
+        } catch (MismatchedInputException e) {
+            String where = path(e);
+            String detail = bytes.length == 0
+                    ? "the body is empty"
+                    : (where.isEmpty() ? "" : where + ": ") + e.getOriginalMessage();
+            throw problem(400, bytes.length == 0 ? "malformed-json" : "invalid-field", "Invalid request body", detail);
+        } catch (JsonParseException e) {
+            throw problem(
+                    400,
+                    "malformed-json",
+                    "Malformed JSON",
+                    e.getOriginalMessage() + " at line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr());
+        } catch (JsonProcessingException e) {
+            throw invalid(e.getCause() == null ? e : e.getCause(), e);
+        } catch (IOException e) {
+            throw problem(400, "malformed-json", "Malformed JSON", e.getMessage());
+        }
+    }
+
+    private static Problem.Thrown invalid(Throwable cause, JsonProcessingException e) {
+        if (cause instanceof InvalidRequestException ire) {
+            return problem(422, "invalid-request", "Invalid request", ire.getMessage());
+        }
+        if (cause instanceof NotCanonicalizableException nce) {
+            return problem(422, "not-canonicalizable", "Value has no canonical JSON form", nce.getMessage());
+        }
+        if (cause instanceof IllegalArgumentException iae) {
+            return problem(400, "invalid-field", "Invalid field value", path(e) + ": " + iae.getMessage());
+        }
+        return problem(400, "invalid-field", "Invalid field value", e.getOriginalMessage());
+    }
+
+    private static String path(JsonProcessingException e) {
+        if (!(e instanceof com.fasterxml.jackson.databind.JsonMappingException m)) return "";
+        return m.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining("."))
+                .replace(".[", "[");
+    }
+
+    private static byte[] bytes(ServerRequest req) {
+        String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
+        if (!type.isEmpty() && !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+            throw problem(
+                    415, "unsupported-media-type", "Unsupported media type", "send application/json; got " + type);
+        }
+        if (req.headers().contentLength().orElse(0) > MAX_BYTES) throw tooLarge();
+        if (!req.content().hasEntity()) return new byte[0];
+        try (InputStream in = req.content().inputStream()) {
+            byte[] b = in.readNBytes(MAX_BYTES + 1);
+            if (b.length > MAX_BYTES) throw tooLarge();
+            return b;
+        } catch (IOException e) {
+            throw problem(400, "unreadable-body", "Unreadable body", e.getMessage());
+        }
+    }
+
+    private static Problem.Thrown tooLarge() {
+        return problem(413, "body-too-large", "Body too large", "request bodies are limited to 1 MiB (1048576 bytes)");
+    }
+
+    static Problem.Thrown problem(int status, String slug, String title, String detail) {
+        return new Problem(status, slug, title, detail).thrown();
+    }
+
+    /** JSON for a node (used for responses). */
+    static byte[] write(JsonNode node) {
+        try {
+            return Json.mapper().writeValueAsBytes(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree always serialises", e);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package io.countersign.server;
+
+import io.countersign.core.InvalidRequestException;
+import io.countersign.core.RefusedException;
+import io.countersign.core.RequestNotFoundException;
+import io.countersign.core.RequestService;
+import io.countersign.core.json.NotCanonicalizableException;
+import io.countersign.core.policy.Policy;
+import io.countersign.core.policy.PolicyException;
+import io.countersign.core.spi.Directory;
+import io.countersign.core.spi.RequestStore;
+import io.countersign.core.spi.StorageException;
+import io.countersign.server.config.ServerConfig;
+import io.countersign.store.SqliteStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Countersign: the store, the policy, the request service, the expiry sweeper and the
+ * HTTP API (Helidon SE; every request on its own virtual thread). {@link #start} fails fast on bad
+ * config, an unreadable policy or an unusable store; {@link #close} stops all of it.
+ */
+public final class CountersignServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CountersignServer.class);
+
+    private final ServerConfig config;
+    private final RequestStore store;
+    private final RequestService service;
+    private final Metrics metrics;
+    private final WebServer web;
+    private final ScheduledExecutorService sweeper;
+    private final byte[] openApi;
+
+    private CountersignServer(ServerConfig config, Clock clock) {
+        this.config = config;
+        Policy policy = loadPolicy(config);
+        this.store = SqliteStore.open(config.dataDir().resolve("countersign.db"));
+        this.metrics = new Metrics((SqliteStore) store);
+        Directory directory = Directory.of(config.principals().values());
+        this.service = new RequestService(policy, store, directory, clock, new SecureRandom(), metrics);
+        metrics.bindWaiting(service);
+        this.openApi = resource("openapi.yaml");
+        Authenticator auth = new Authenticator(new ApiKeys(config.identities()));
+        RequestsApi api = new RequestsApi(service, policy, auth, clock, config.maxWait());
+        this.web = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .shutdownHook(false)
+                .routing(r -> routing(r, api))
+                .build()
+                .start();
+        this.sweeper = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("countersign-expiry").daemon(true).factory());
+        long every = config.sweepInterval().toMillis();
+        sweeper.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.MILLISECONDS);
+        LOG.info(
+                "Countersign listening on http://{}:{} (policy {} {})",
+                config.host(),
+                web.port(),
+                config.policyFile(),
+                policy.version());
+    }
+
+    /** Starts a server on {@code config} with the system clock. */
+    public static CountersignServer start(ServerConfig config) {
+        return start(config, Clock.systemUTC());
+    }
+
+    /** Starts a server on {@code config} with {@code clock} (tests move it by hand). */
+    public static CountersignServer start(ServerConfig config, Clock clock) {
+        return new CountersignServer(config, clock);
+    }
+
+    public int port() {
+        return web.port();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** The request service behind the API (for in-process tools and tests). */
+    public RequestService service() {
+        return service;
+    }
+
+    private void routing(HttpRouting.Builder r, RequestsApi api) {
+        r.addFilter(metrics::filter);
+        api.routes(r);
+        r.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
+                .get("/readyz", this::ready)
+                .get("/metrics", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                    res.send(metrics.scrape());
+                })
+                .get("/openapi.yaml", (req, res) -> {
+                    res.header(HeaderNames.CONTENT_TYPE, "application/yaml");
+                    res.send(openApi);
+                })
+                .any((req, res) -> problem(
+                        req,
+                        res,
+                        new Problem(
+                                404,
+                                "not-found",
+                                "Not found",
+                                "no route for " + req.prologue().method().text() + " "
+                                        + req.path().path())))
+                .error(Problem.Thrown.class, (req, res, e) -> problem(req, res, e.problem()))
+                .error(
+                        RefusedException.class,
+                        (req, res, e) -> problem(req, res, Problem.of(e.refusal(), e.getMessage())))
+                .error(
+                        RequestNotFoundException.class,
+                        (req, res, e) -> problem(
+                                req, res, new Problem(404, "request-not-found", "No such request", e.getMessage())))
+                .error(
+                        InvalidRequestException.class,
+                        (req, res, e) -> problem(
+                                req, res, new Problem(422, "invalid-request", "Invalid request", e.getMessage())))
+                .error(
+                        NotCanonicalizableException.class,
+                        (req, res, e) -> problem(
+                                req,
+                                res,
+                                new Problem(
+                                        422,
+                                        "not-canonicalizable",
+                                        "Value has no canonical JSON form",
+                                        e.getMessage())))
+                .error(StorageException.class, (req, res, e) -> {
+                    LOG.error(
+                            "storage failure on {} {}: {}",
+                            req.prologue().method().text(),
+                            req.path().path(),
+                            e.getMessage());
+                    problem(
+                            req,
+                            res,
+                            new Problem(
+                                    503,
+                                    "storage-unavailable",
+                                    "Storage unavailable",
+                                    "the request could not be recorded; nothing was changed"));
+                })
+                .error(Exception.class, (req, res, e) -> {
+                    LOG.error(
+                            "unexpected failure on {} {}",
+                            req.prologue().method().text(),
+                            req.path().path(),
+                            e);
+                    problem(
+                            req,
+                            res,
+                            new Problem(
+                                    500,
+                                    "internal-error",
+                                    "Internal error",
+                                    "an unexpected error occurred; see the server log"));
+                });
+    }
+
+    private void ready(ServerRequest req, ServerResponse res) {
+        try {
+            store.list(new RequestStore.Query(null, null, 1));
+            RequestsApi.json(res, Status.OK_200, health("ready"));
+        } catch (StorageException e) {
+            problem(
+                    req,
+                    res,
+                    new Problem(503, "not-ready", "Not ready", "the store does not answer: " + e.getMessage()));
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode health(String status) {
+        return io.countersign.core.json.Json.mapper().createObjectNode().put("status", status);
+    }
+
+    static void problem(ServerRequest req, ServerResponse res, Problem p) {
+        res.status(Status.create(p.status()));
+        res.header(HeaderNames.CONTENT_TYPE, Problem.MEDIA_TYPE);
+        if (p.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"countersign\"");
+        res.send(Bodies.write(p.toJson(req.path().path())));
+    }
+
+    private void sweep() {
+        try {
+            int n = service.expireDue(500);
+            if (n > 0) LOG.info("expired {} request(s)", n);
+        } catch (RuntimeException e) {
+            LOG.error("expiry sweep failed: {}", e.getMessage());
+        }
+    }
+
+    private static Policy loadPolicy(ServerConfig config) {
+        try {
+            return Policy.parse(Files.readString(config.policyFile()));
+        } catch (IOException e) {
+            throw new PolicyException("cannot read policy " + config.policyFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] resource(String name) {
+        try (InputStream in = CountersignServer.class.getResourceAsStream(name)) {
+            if (in == null) throw new IllegalStateException(name + " is missing from the build");
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + name, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        sweeper.shutdownNow();
+        web.stop();
+        store.close();
+        LOG.info("Countersign stopped");
+    }
+}
