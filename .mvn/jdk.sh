@@ -27,3 +27,9 @@ countersign_find_jdk() {
   fi
   printf '%s\n' "$best"
 }
+# JVM flags for the chosen JDK: on 23+, let protobuf and Maven's Guice keep using sun.misc.Unsafe
+# quietly (they still work; the JDK only warns).
+countersign_jvm_flags() {
+  local major; major="$(countersign_jdk_major "$1")"
+  if [ -n "$major" ] && [ "$major" -ge 23 ]; then printf '%s\n' "--sun-misc-unsafe-memory-access=allow"; fi
+}

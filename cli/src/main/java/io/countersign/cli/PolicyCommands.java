@@ -1,5 +1,6 @@
 package io.countersign.cli;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -122,8 +123,9 @@ final class PolicyCommands implements Runnable {
             if (f.expect().reason() != null)
                 compare(diff, "reason", f.expect().reason(), d instanceof Decision.Deny x ? x.reason() : null);
             if (f.expect().approvals() != null) {
+                // Both sides normalised: approver groups and users are sets, so their order must not count.
                 Object actual = d instanceof Decision.RequireApproval r
-                        ? Json.mapper().convertValue(r.approvals(), List.class)
+                        ? normalise(Json.mapper().convertValue(r.approvals(), new TypeReference<>() {}))
                         : null;
                 compare(
                         diff,
@@ -143,6 +145,8 @@ final class PolicyCommands implements Runnable {
                 if (a.get("groups") instanceof List<?> l) groups.addAll(l);
                 if (a.get("user") != null) users.add(a.get("user"));
                 if (a.get("users") instanceof List<?> l) users.addAll(l);
+                groups.sort(java.util.Comparator.comparing(String::valueOf));
+                users.sort(java.util.Comparator.comparing(String::valueOf));
                 var m = new java.util.LinkedHashMap<String, Object>();
                 if (!groups.isEmpty()) m.put("groups", groups);
                 if (!users.isEmpty()) m.put("users", users);

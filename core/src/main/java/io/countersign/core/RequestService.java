@@ -102,7 +102,8 @@ public final class RequestService {
 
     /** A request the viewer may see. */
     public Request get(RequestId id, Principal viewer) {
-        return store.find(id).filter(r -> canSee(viewer, r)).orElseThrow(() -> new RequestNotFoundException(id));
+        Request r = store.find(id).filter(x -> canSee(viewer, x)).orElseThrow(() -> new RequestNotFoundException(id));
+        return isDue(r, clock.instant()) ? expireNow(r) : r;
     }
 
     /**
@@ -375,13 +376,26 @@ public final class RequestService {
         };
     }
 
-    private Request expireIfDue(Tx tx, Request r, Instant now) {
+    /** A read that finds a request past its TTL expires it first, so no reader ever sees a stale state. */
+    private Request expireNow(Request seen) {
+        Instant now = clock.instant();
+        Request expired = store.write(tx -> expireIfDue(tx, tx.find(seen.id()).orElseThrow(), now));
+        changed(expired, seen.state());
+        return expired;
+    }
+
+    private static boolean isDue(Request r, Instant now) {
         boolean pendingDue = r.state() == RequestState.PENDING && r.expiresAt() != null && !now.isBefore(r.expiresAt());
         boolean grantDue = r.state() == RequestState.APPROVED
                 && r.grant() != null
                 && !r.grant().isRedeemed()
                 && r.grant().isExpiredAt(now);
-        if (!pendingDue && !grantDue) return r;
+        return pendingDue || grantDue;
+    }
+
+    private Request expireIfDue(Tx tx, Request r, Instant now) {
+        if (!isDue(r, now)) return r;
+        boolean pendingDue = r.state() == RequestState.PENDING;
         Request next = move(r, new Event.TimedOut(), now);
         tx.append(RequestEvents.moved(
                 next, "request.expired", RequestEvents.SYSTEM, now, pendingDue ? "pending_ttl" : "grant_ttl"));

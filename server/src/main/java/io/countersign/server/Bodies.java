@@ -42,6 +42,9 @@ final class Bodies {
         } catch (InvalidFormatException e) {
             throw problem(400, "invalid-field", "Invalid field value", path(e) + ": " + e.getOriginalMessage());
         } catch (MismatchedInputException e) {
+            if (e.getOriginalMessage().startsWith("Trailing token")) {
+                throw problem(400, "malformed-json", "Malformed JSON", "there is data after the JSON value");
+            }
             String where = path(e);
             String detail = bytes.length == 0
                     ? "the body is empty"

@@ -7,6 +7,7 @@ import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -47,7 +48,11 @@ public final class SqliteStore implements RequestStore {
     public static SqliteStore open(Path file) {
         try {
             Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
+            if (parent != null && !Files.exists(parent)) {
+                // Requests hold their full parameters: the data directory is the owner's alone.
+                Files.createDirectories(
+                        parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
             Connection w = connect(file, false);
             Migrations.apply(w, "sqlite");
             SqliteStore store = new SqliteStore(file, w);

@@ -325,4 +325,13 @@ abstract class RequestServiceContract {
         assertThat(events.get(1).detail().get("policy_version").asText())
                 .isEqualTo(r.decision().policyVersion());
     }
+
+    @Test
+    void aReadPastThePendingTtlRecordsTheExpiryBeforeTheSweeperRuns() {
+        Request r = pendingExport();
+        clock.advance(Duration.ofMinutes(30));
+        assertThat(service.get(r.id(), BOT).state()).isEqualTo(RequestState.EXPIRED);
+        assertThat(eventTypes(r.id())).endsWith("request.expired");
+        assertThat(service.expireDue(100)).isZero();
+    }
 }

@@ -92,6 +92,12 @@ public final class ConfigLoader {
                 demo);
     }
 
+    /** examples/policy.yaml of the installation (the launcher sets countersign.home), else of the working directory. */
+    static Path defaultPolicy() {
+        String home = System.getProperty("countersign.home");
+        return home == null ? ServerConfig.DEFAULT_POLICY : Path.of(home).resolve(ServerConfig.DEFAULT_POLICY);
+    }
+
     private static File read(Path path) {
         try {
             File f = YAML.readValue(Files.readString(path), File.class);

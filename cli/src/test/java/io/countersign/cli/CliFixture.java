@@ -1,0 +1,88 @@
+package io.countersign.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.core.Principal;
+import io.countersign.core.json.Json;
+import io.countersign.core.testing.MutableClock;
+import io.countersign.server.ApiKeys;
+import io.countersign.server.CountersignServer;
+import io.countersign.server.config.DemoIdentities;
+import io.countersign.server.config.ServerConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/** A real server on port 0 with the demo cast, and {@link Main#run} with its output captured. */
+final class CliFixture implements AutoCloseable {
+    static final Path POLICY = Path.of("..", "examples", "policy.yaml");
+
+    private final Map<String, String> keys = new HashMap<>();
+    private final CountersignServer server;
+
+    CliFixture(Path dataDir) {
+        List<ServerConfig.Identity> identities =
+                DemoIdentities.principals().stream().map(this::identity).toList();
+        ServerConfig config = new ServerConfig(
+                "127.0.0.1", 0, dataDir, POLICY, identities, Duration.ofSeconds(1), Duration.ofMinutes(5), false);
+        server = CountersignServer.start(config, new MutableClock(Instant.parse("2025-03-03T09:00:00Z")));
+    }
+
+    private ServerConfig.Identity identity(Principal p) {
+        String key = ApiKeys.generate();
+        keys.put(p.id(), key);
+        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key));
+    }
+
+    /** Runs a client command as {@code who} against this server. */
+    Run as(String who, String... args) {
+        String[] connection = {"--server", "http://127.0.0.1:" + server.port(), "--key", keys.get(who)};
+        return run(Stream.concat(Stream.of(args), Stream.of(connection)).toArray(String[]::new));
+    }
+
+    /** Runs {@code countersign args...}, capturing what it prints. */
+    static Run run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
+                PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+            System.setOut(po);
+            System.setErr(pe);
+            int code = Main.run(args);
+            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    /** What one run of the command line did. */
+    record Run(int exitCode, String out, String err) {
+        JsonNode json() {
+            try {
+                return Json.mapper().readTree(out);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + out, e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + "\n--- out\n" + out + "--- err\n" + err;
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package io.countersign.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.countersign.cli.CliFixture.Run;
+import io.countersign.server.ApiKeys;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class CliTest {
+    private static final String[] PII_EXPORT = {
+        "request", "--type", "db.export", "--param", "table=customers", "--resource", "table:customers",
+        "--env", "prod", "--tag", "pii", "--justification", "x", "--json"
+    };
+
+    @TempDir
+    Path dir;
+
+    CliFixture cs;
+
+    @BeforeEach
+    void start() {
+        cs = new CliFixture(dir.resolve("data"));
+    }
+
+    @AfterEach
+    void stop() {
+        cs.close();
+    }
+
+    @Test
+    void requestPrintsThePendingRequestAsJson() {
+        Run r = cs.as("deploy-bot", PII_EXPORT);
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.json().path("state").asText()).isEqualTo("pending");
+        assertThat(r.json().path("action").path("params").path("table").asText())
+                .isEqualTo("customers");
+        assertThat(r.json().path("resource").path("tags").get(0).asText()).isEqualTo("pii");
+    }
+
+    @Test
+    void eligibleReviewerApprovesWithAReason() {
+        String id = submitted();
+        Run r = cs.as("bob", "review", id, "--approve", "--reason", "ok");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.out()).contains(id + "  PENDING").contains("review:    bob approve \"ok\" via api");
+    }
+
+    @Test
+    void ownersReviewExitsThreeAndPrintsTheProblem() {
+        String id = submitted();
+        Run r = cs.as("alice", "review", id, "--approve", "--reason", "ok");
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.err()).contains("urn:countersign:problem:owner-review");
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void pendingListShowsTheRequestToAnEligibleReviewer() {
+        String id = submitted();
+        Run r = cs.as("carol", "requests", "--state", "pending");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains(id).contains("db.export").contains("by deploy-bot");
+    }
+
+    @Test
+    void pendingListIsEmptyForTheAgentsOwner() {
+        submitted();
+        Run r = cs.as("alice", "requests", "--state", "pending");
+        assertThat(r.out().strip()).isEqualTo("(no requests)");
+    }
+
+    @Test
+    void getPrintsTheRequestAsJson() {
+        String id = submitted();
+        Run r = cs.as("bob", "get", id, "--json");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.json().path("id").asText()).isEqualTo(id);
+        assertThat(r.json().path("decision").path("matched_rules").get(0).asText())
+                .isEqualTo("pii-export-in-prod");
+    }
+
+    @Test
+    void getOfAnUnknownRequestExitsFour() {
+        String id = submitted();
+        String other = id.substring(0, id.length() - 1) + (id.endsWith("0") ? "1" : "0");
+        assertThat(cs.as("bob", "get", other).exitCode()).isEqualTo(4);
+    }
+
+    @Test
+    void requesterCancels() {
+        String id = submitted();
+        Run r = cs.as("deploy-bot", "cancel", id, "--json");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.json().path("state").asText()).isEqualTo("cancelled");
+        assertThat(cs.as("deploy-bot", "cancel", id).exitCode()).isEqualTo(5);
+    }
+
+    @Test
+    void keygenPrintsAKeyAndItsHash() {
+        Run r = CliFixture.run("keygen");
+        Matcher key = Pattern.compile("api key .*: (cs_[A-Za-z0-9_-]{43})").matcher(r.out());
+        Matcher hash = Pattern.compile("api_key_sha256 .*: +([0-9a-f]{64})").matcher(r.out());
+        assertThat(key.find()).as(r.out()).isTrue();
+        assertThat(hash.find()).as(r.out()).isTrue();
+        assertThat(ApiKeys.sha256Hex(key.group(1))).isEqualTo(hash.group(1));
+    }
+
+    @Test
+    void everySubcommandAnswersHelp() {
+        List<List<String>> paths = subcommandPaths(new CommandLine(new Main()), List.of());
+        assertThat(paths).contains(List.of("policy", "test"), List.of("policy", "explain"), List.of("keygen"));
+        for (List<String> path : paths) {
+            List<String> args = new ArrayList<>(path);
+            args.add("--help");
+            Run r = CliFixture.run(args.toArray(String[]::new));
+            assertThat(r.exitCode()).as(String.join(" ", args)).isZero();
+            assertThat(r.out()).as(String.join(" ", args)).contains("Usage:");
+        }
+    }
+
+    private static List<List<String>> subcommandPaths(CommandLine cmd, List<String> prefix) {
+        List<List<String>> out = new ArrayList<>();
+        cmd.getSubcommands().forEach((name, sub) -> {
+            List<String> path = new ArrayList<>(prefix);
+            path.add(name);
+            out.add(path);
+            out.addAll(subcommandPaths(sub, path));
+        });
+        return out;
+    }
+
+    @Test
+    void policyTestPassesWhenEveryFixtureMatches() throws IOException {
+        Run r = CliFixture.run(
+                "policy",
+                "test",
+                CliFixture.POLICY.toString(),
+                fixtures("require_approval").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("PASS  pii export").contains("2 passed, 0 failed");
+    }
+
+    @Test
+    void policyTestFailsAndShowsTheDifference() throws IOException {
+        Run r = CliFixture.run(
+                "policy",
+                "test",
+                CliFixture.POLICY.toString(),
+                fixtures("allow").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.out())
+                .contains("FAIL  pii export")
+                .contains("- decision: allow")
+                .contains("+ decision: require_approval")
+                .contains("1 passed, 1 failed");
+    }
+
+    @Test
+    void policyTestComparesApproverGroupsWhateverTheirOrder() throws IOException {
+        Path policy = Files.writeString(dir.resolve("two-groups.yaml"), """
+                version: 1
+                default: { decision: require_approval, approvals: [{ groups: [security, data-owners], count: 1 }] }
+                rules: []
+                """);
+        Run r = CliFixture.run(
+                "policy", "test", policy.toString(), groupOrderFixtures().toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+    }
+
+    @Test
+    void policyExplainShowsTheMatchingRule() throws IOException {
+        Path request = Files.writeString(dir.resolve("request.json"), """
+                {"action": {"type": "db.export", "params": {"table": "customers"}},
+                 "resource": {"type": "table", "id": "customers", "env": "prod", "tags": ["pii"]}}""");
+        Run r = CliFixture.run(
+                "policy", "explain", CliFixture.POLICY.toString(), request.toString(), "--as", "deploy-bot");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.out()).containsPattern("MATCH +pii-export-in-prod");
+        assertThat(r.out()).containsPattern("- +reads-are-fine");
+        assertThat(r.out()).contains("decision: require_approval (pii-export-in-prod): 2 of group data-owners");
+    }
+
+    private String submitted() {
+        Run r = cs.as("deploy-bot", PII_EXPORT);
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        return r.json().path("id").asText();
+    }
+
+    private Path fixtures(String piiDecision) throws IOException {
+        return Files.writeString(dir.resolve("fixtures.yaml"), """
+                fixtures:
+                  - name: pii export
+                    requester: deploy-bot
+                    request:
+                      action: { type: db.export, params: { table: customers } }
+                      resource: { type: table, id: customers, env: prod, tags: [pii] }
+                    expect:
+                      decision: %s
+                      rules: [pii-export-in-prod]
+                      approvals: [{ group: data-owners, count: 2 }]
+                  - name: self escalation
+                    requester: etl-pipeline
+                    request:
+                      action: { type: iam.grant, params: { principal: etl-pipeline } }
+                      resource: { type: role, id: admin, env: dev }
+                    expect:
+                      decision: deny
+                      rules: [no-self-escalation]
+                      reason: an identity may not grant privileges to itself
+                """.formatted(piiDecision));
+    }
+
+    private Path groupOrderFixtures() throws IOException {
+        return Files.writeString(dir.resolve("group-order.yaml"), """
+                fixtures:
+                  - name: listed one way
+                    requester: deploy-bot
+                    request: { action: { type: dns.update }, resource: { type: zone, id: example.com } }
+                    expect: { decision: require_approval, approvals: [{ groups: [security, data-owners], count: 1 }] }
+                  - name: listed the other way
+                    requester: deploy-bot
+                    request: { action: { type: dns.update }, resource: { type: zone, id: example.com } }
+                    expect: { decision: require_approval, approvals: [{ groups: [data-owners, security], count: 1 }] }
+                """);
+    }
+}

@@ -1,0 +1,249 @@
+package io.countersign.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.server.ServerFixture.Reply;
+import java.io.ByteArrayInputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.nio.file.Path;
+import java.util.function.BiFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Each bad call gets its own problem, and none of them stores or changes anything: after each
+ * test the one legitimately submitted request, its events and the agent's list are as they were.
+ */
+class BadInputTest {
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path data;
+
+    ServerFixture cs;
+    String pendingId;
+    JsonNode pendingBefore;
+    JsonNode eventsBefore;
+
+    @BeforeEach
+    void startWithOnePendingRequest() {
+        cs = new ServerFixture(data);
+        pendingId = cs.submitted(ServerFixture.PII_EXPORT);
+        pendingBefore = cs.get("deploy-bot", "/v1/requests/" + pendingId).json();
+        eventsBefore =
+                cs.get("deploy-bot", "/v1/requests/" + pendingId + "/events").json();
+    }
+
+    @AfterEach
+    void nothingWasStoredOrChanged() {
+        try {
+            assertThat(cs.get("deploy-bot", "/v1/requests/" + pendingId).json()).isEqualTo(pendingBefore);
+            assertThat(cs.get("deploy-bot", "/v1/requests/" + pendingId + "/events")
+                            .json())
+                    .isEqualTo(eventsBefore);
+            JsonNode listed = cs.get("deploy-bot", "/v1/requests").json().path("requests");
+            assertThat(listed).hasSize(1);
+            assertThat(listed.get(0).path("id").asText()).isEqualTo(pendingId);
+        } finally {
+            cs.close();
+        }
+    }
+
+    /** A bad call: how to make it (given the fixture and the pending id) and the problem it must get. */
+    record BadCall(String name, BiFunction<ServerFixture, String, HttpRequest.Builder> call, int status, String slug) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<BadCall> badCalls() {
+        return Stream.of(
+                new BadCall("malformed JSON", (cs, id) -> submit(cs, "{\"action\": "), 400, "malformed-json"),
+                new BadCall("duplicate key", (cs, id) -> submit(cs, duplicateKey()), 400, "malformed-json"),
+                new BadCall("empty body", (cs, id) -> submit(cs, ""), 400, "malformed-json"),
+                new BadCall("JSON null body", (cs, id) -> submit(cs, "null"), 400, "malformed-json"),
+                new BadCall(
+                        "data after the JSON value",
+                        (cs, id) -> submit(
+                                cs,
+                                "{\"action\":{\"type\":\"db.query\"},\"resource\":{\"type\":\"db\",\"id\":\"x\"}} {}"),
+                        400,
+                        "malformed-json"),
+                new BadCall("empty review body", (cs, id) -> json(cs, "bob", reviews(id), ""), 400, "malformed-json"),
+                new BadCall(
+                        "review without verdict", (cs, id) -> json(cs, "bob", reviews(id), "{}"), 400, "invalid-field"),
+                new BadCall(
+                        "unknown verdict",
+                        (cs, id) -> json(cs, "bob", reviews(id), "{\"verdict\":\"maybe\"}"),
+                        400,
+                        "invalid-field"),
+                new BadCall("wrong content type", (cs, id) -> typed(cs, "text/plain"), 415, "unsupported-media-type"),
+                new BadCall("missing Authorization", (cs, id) -> unauthenticated(cs, id), 401, "unauthenticated"),
+                new BadCall("Basic scheme", (cs, id) -> basic(cs, id), 401, "unauthenticated"),
+                new BadCall(
+                        "unknown key", (cs, id) -> withKey(cs, id, "cs_" + "x".repeat(43)), 401, "invalid-credentials"),
+                new BadCall(
+                        "malformed request id",
+                        (cs, id) -> cs.as("bob", "/v1/requests/req_nope").GET(),
+                        400,
+                        "invalid-request-id"),
+                new BadCall(
+                        "unknown request id",
+                        (cs, id) ->
+                                cs.as("bob", "/v1/requests/" + unknownId(id)).GET(),
+                        404,
+                        "request-not-found"),
+                new BadCall(
+                        "review of unknown id",
+                        (cs, id) ->
+                                json(cs, "bob", reviews(unknownId(id)), "{\"verdict\":\"approve\",\"reason\":\"x\"}"),
+                        404,
+                        "request-not-found"),
+                new BadCall(
+                        "bad action type", (cs, id) -> submit(cs, actionOfType("DB Export!")), 422, "invalid-request"),
+                new BadCall(
+                        "integer beyond 2^53",
+                        (cs, id) -> submit(cs, withParam("9007199254740993")),
+                        422,
+                        "not-canonicalizable"),
+                new BadCall(
+                        "unknown route",
+                        (cs, id) -> cs.as("bob", "/v1/nothing-here").GET(),
+                        404,
+                        "not-found"),
+                new BadCall(
+                        "invalid state query",
+                        (cs, id) -> cs.as("bob", "/v1/requests?state=sleeping").GET(),
+                        400,
+                        "invalid-query"),
+                new BadCall(
+                        "invalid limit query",
+                        (cs, id) -> cs.as("bob", "/v1/requests?limit=0").GET(),
+                        400,
+                        "invalid-query"),
+                new BadCall("blank Idempotency-Key", (cs, id) -> idempotent(cs, " "), 400, "invalid-idempotency-key"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("badCalls")
+    void badCallGetsItsOwnProblem(BadCall bad) {
+        Reply r = cs.send(bad.call().apply(cs, pendingId));
+        assertThat(r.status()).as(r.body()).isEqualTo(bad.status());
+        assertThat(r.problem()).isEqualTo(bad.slug());
+        assertThat(r.header("Content-Type")).startsWith(Problem.MEDIA_TYPE);
+    }
+
+    @Test
+    void unknownFieldIsNamedInTheProblem() {
+        String body = ServerFixture.PII_EXPORT.replace("\"justification\"", "\"priority\": 1, \"justification\"");
+        Reply r = cs.submit("deploy-bot", body);
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.problem()).isEqualTo("unknown-field");
+        assertThat(r.json().path("detail").asText()).contains("'priority'");
+    }
+
+    @Test
+    void missingAuthorizationAsksForBearerCredentials() {
+        Reply r = cs.send(unauthenticated(cs, pendingId));
+        assertThat(r.status()).isEqualTo(401);
+        assertThat(r.header("WWW-Authenticate")).startsWith("Bearer");
+    }
+
+    @Test
+    void bodyOverOneMibWithContentLengthIsTooLarge() {
+        Reply r = cs.send(cs.as("deploy-bot", "/v1/requests")
+                .header("Content-Type", "application/json")
+                .POST(BodyPublishers.ofString(oversized())));
+        assertThat(r.status()).isEqualTo(413);
+        assertThat(r.problem()).isEqualTo("body-too-large");
+    }
+
+    @Test
+    void chunkedBodyOverOneMibIsTooLarge() {
+        BodyPublisher chunked = BodyPublishers.ofInputStream(
+                () -> new ByteArrayInputStream(oversized().getBytes()));
+        assertThat(chunked.contentLength()).isNegative();
+        Reply r = cs.send(cs.as("deploy-bot", "/v1/requests")
+                .header("Content-Type", "application/json")
+                .POST(chunked));
+        assertThat(r.status()).isEqualTo(413);
+        assertThat(r.problem()).isEqualTo("body-too-large");
+    }
+
+    @Test
+    void bodyOfExactlyOneMibIsReadNotRefusedForSize() {
+        String body = ServerFixture.PII_EXPORT.replace("churn analysis", "");
+        body = body + " ".repeat(MIB - body.length());
+        Reply r = cs.post("deploy-bot", "/v1/policy/evaluate", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+    }
+
+    // ---- bad calls -------------------------------------------------------------------------
+
+    private static HttpRequest.Builder submit(ServerFixture cs, String body) {
+        return json(cs, "deploy-bot", "/v1/requests", body);
+    }
+
+    private static HttpRequest.Builder json(ServerFixture cs, String who, String path, String body) {
+        return cs.as(who, path).header("Content-Type", "application/json").POST(BodyPublishers.ofString(body));
+    }
+
+    private static HttpRequest.Builder typed(ServerFixture cs, String type) {
+        return cs.as("deploy-bot", "/v1/requests")
+                .header("Content-Type", type)
+                .POST(BodyPublishers.ofString(ServerFixture.PII_EXPORT));
+    }
+
+    private static HttpRequest.Builder idempotent(ServerFixture cs, String key) {
+        return submit(cs, ServerFixture.READ_QUERY).header("Idempotency-Key", key);
+    }
+
+    private static HttpRequest.Builder unauthenticated(ServerFixture cs, String id) {
+        return HttpRequest.newBuilder(cs.uri(reviews(id)))
+                .header("Content-Type", "application/json")
+                .POST(BodyPublishers.ofString("{\"verdict\":\"approve\",\"reason\":\"x\"}"));
+    }
+
+    private static HttpRequest.Builder basic(ServerFixture cs, String id) {
+        return unauthenticated(cs, id).header("Authorization", "Basic " + cs.key("bob"));
+    }
+
+    private static HttpRequest.Builder withKey(ServerFixture cs, String id, String key) {
+        return unauthenticated(cs, id).header("Authorization", "Bearer " + key);
+    }
+
+    private static String reviews(String id) {
+        return "/v1/requests/" + id + "/reviews";
+    }
+
+    /** A well-formed id that differs from {@code id} in its last character. */
+    private static String unknownId(String id) {
+        char last = id.charAt(id.length() - 1);
+        return id.substring(0, id.length() - 1) + (last == '0' ? '1' : '0');
+    }
+
+    private static String duplicateKey() {
+        return ServerFixture.PII_EXPORT.replace("\"justification\"", "\"justification\": \"a\", \"justification\"");
+    }
+
+    private static String actionOfType(String type) {
+        return ServerFixture.PII_EXPORT.replace("db.export", type);
+    }
+
+    private static String withParam(String number) {
+        return ServerFixture.PII_EXPORT.replace("\"table\": \"customers\"", "\"rows\": " + number);
+    }
+
+    private static String oversized() {
+        return ServerFixture.PII_EXPORT.replace("churn analysis", "x".repeat(MIB));
+    }
+}

@@ -1,0 +1,124 @@
+package io.countersign.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.countersign.server.ServerFixture.Reply;
+import java.net.http.HttpRequest;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OpenApiTest {
+    private static final Set<String> HTTP_METHODS = Set.of("get", "put", "post", "delete", "patch", "head", "options");
+
+    /** Every route RequestsApi and CountersignServer serve, as "METHOD path". */
+    private static final Set<String> SERVED = Set.of(
+            "POST /v1/requests",
+            "GET /v1/requests",
+            "GET /v1/requests/{id}",
+            "GET /v1/requests/{id}/events",
+            "POST /v1/requests/{id}/reviews",
+            "POST /v1/requests/{id}/cancel",
+            "POST /v1/requests/{id}/revoke",
+            "POST /v1/requests/{id}/redeem",
+            "POST /v1/requests/{id}/outcome",
+            "POST /v1/policy/evaluate",
+            "GET /healthz",
+            "GET /readyz",
+            "GET /metrics",
+            "GET /openapi.yaml");
+
+    @TempDir
+    Path data;
+
+    ServerFixture cs;
+    String id;
+
+    @BeforeEach
+    void start() {
+        cs = new ServerFixture(data);
+        id = cs.submitted(ServerFixture.PII_EXPORT);
+    }
+
+    @AfterEach
+    void stop() {
+        cs.close();
+    }
+
+    @Test
+    void servedDocumentIsOpenApi31YamlWithProblemTypes() throws Exception {
+        Reply r = cs.get("bob", "/openapi.yaml");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.header("Content-Type")).startsWith("application/yaml");
+        assertThat(document().path("openapi").asText()).isEqualTo("3.1.0");
+    }
+
+    @Test
+    void everyServedRouteIsDocumentedAndNothingElse() throws Exception {
+        assertThat(documentedRoutes()).containsExactlyInAnyOrderElementsOf(SERVED);
+    }
+
+    @Test
+    void everyDocumentedRouteIsServed() throws Exception {
+        for (String route : documentedRoutes()) {
+            String[] parts = route.split(" ");
+            Reply r = cs.send(call(parts[0], parts[1].replace("{id}", id)));
+            assertThat(r.problem())
+                    .as(route + " -> " + r.status() + " " + r.body())
+                    .isNotEqualTo("not-found");
+        }
+    }
+
+    @Test
+    void undocumentedMethodsOnDocumentedPathsAreNotServed() throws Exception {
+        for (String route : documentedRoutes()) {
+            String path = route.split(" ")[1].replace("{id}", id);
+            Reply r = cs.send(call("DELETE", path));
+            assertThat(r.status()).as(route).isEqualTo(404);
+            assertThat(r.problem()).isEqualTo("not-found");
+        }
+    }
+
+    @Test
+    void healthAndReadinessAnswer200() {
+        assertThat(cs.get("bob", "/healthz").json().path("status").asText()).isEqualTo("ok");
+        Reply ready = cs.send(HttpRequest.newBuilder(cs.uri("/readyz")).GET());
+        assertThat(ready.status()).isEqualTo(200);
+        assertThat(ready.json().path("status").asText()).isEqualTo("ready");
+    }
+
+    @Test
+    void metricsCountSubmissionsByDecision() {
+        Reply r = cs.send(HttpRequest.newBuilder(cs.uri("/metrics")).GET());
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body())
+                .containsPattern("countersign_requests_submitted_total\\{decision=\"require_approval\"[^}]*} 1\\.0");
+    }
+
+    private HttpRequest.Builder call(String method, String path) {
+        HttpRequest.BodyPublisher body =
+                method.equals("POST") ? HttpRequest.BodyPublishers.ofString("{}") : HttpRequest.BodyPublishers.noBody();
+        return cs.as("bob", path).header("Content-Type", "application/json").method(method, body);
+    }
+
+    private JsonNode document() throws Exception {
+        return new YAMLMapper().readTree(cs.get("bob", "/openapi.yaml").body());
+    }
+
+    private Set<String> documentedRoutes() throws Exception {
+        Set<String> routes = new TreeSet<>();
+        document()
+                .path("paths")
+                .properties()
+                .forEach(path -> path.getValue().fieldNames().forEachRemaining(m -> {
+                    if (HTTP_METHODS.contains(m)) routes.add(m.toUpperCase() + " " + path.getKey());
+                }));
+        return routes;
+    }
+}

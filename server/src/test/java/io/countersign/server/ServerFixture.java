@@ -1,0 +1,167 @@
+package io.countersign.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.core.Principal;
+import io.countersign.core.json.Json;
+import io.countersign.core.testing.MutableClock;
+import io.countersign.server.config.DemoIdentities;
+import io.countersign.server.config.ServerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A real server on port 0 with the demo cast (agent deploy-bot owned by alice; service etl-pipeline;
+ * humans alice, bob, carol, dave, erin), a hand-moved clock, and an HTTP client that speaks as any
+ * of them.
+ */
+final class ServerFixture implements AutoCloseable {
+    static final Instant START = Instant.parse("2025-03-03T09:00:00Z");
+
+    static final String PII_EXPORT = """
+            {"action": {"type": "db.export", "params": {"table": "customers"}},
+             "resource": {"type": "table", "id": "customers", "env": "prod", "tags": ["pii"]},
+             "justification": "churn analysis"}""";
+
+    static final String READ_QUERY = """
+            {"action": {"type": "db.query", "params": {"readonly": true, "sql": "select 1"}},
+             "resource": {"type": "table", "id": "orders", "env": "prod"}}""";
+
+    static final String PROD_SHELL = """
+            {"action": {"type": "shell.exec", "params": {"command": "uptime"}},
+             "resource": {"type": "host", "id": "web-1", "env": "prod"}}""";
+
+    final MutableClock clock = new MutableClock(START);
+    private final Map<String, String> keys = new LinkedHashMap<>();
+    private final CountersignServer server;
+    private final HttpClient http =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    ServerFixture(Path dataDir) {
+        List<ServerConfig.Identity> identities =
+                DemoIdentities.principals().stream().map(this::identity).toList();
+        ServerConfig config = new ServerConfig(
+                "127.0.0.1",
+                0,
+                dataDir,
+                Path.of("..", "examples", "policy.yaml"),
+                identities,
+                Duration.ofSeconds(1),
+                Duration.ofMinutes(5),
+                false);
+        this.server = CountersignServer.start(config, clock);
+    }
+
+    private ServerConfig.Identity identity(Principal p) {
+        String key = ApiKeys.generate();
+        keys.put(p.id(), key);
+        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key));
+    }
+
+    CountersignServer server() {
+        return server;
+    }
+
+    String key(String who) {
+        return keys.get(who);
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.port() + path);
+    }
+
+    /** A request builder authenticated as {@code who}. */
+    HttpRequest.Builder as(String who, String path) {
+        return HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + key(who));
+    }
+
+    Reply get(String who, String path) {
+        return send(as(who, path).GET());
+    }
+
+    Reply post(String who, String path, String json) {
+        return send(as(who, path)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)));
+    }
+
+    Reply submit(String who, String json) {
+        return post(who, "/v1/requests", json);
+    }
+
+    /** Submits as deploy-bot and returns the new request's id. */
+    String submitted(String json) {
+        Reply r = submit("deploy-bot", json);
+        if (r.status() != 201) throw new AssertionError("submission failed: " + r);
+        return r.json().path("id").asText();
+    }
+
+    Reply review(String who, String id, String verdict, String reason) {
+        return post(
+                who,
+                "/v1/requests/" + id + "/reviews",
+                "{\"verdict\":\"" + verdict + "\",\"reason\":\"" + reason + "\"}");
+    }
+
+    Reply send(HttpRequest.Builder request) {
+        try {
+            return Reply.of(http.send(request.build(), HttpResponse.BodyHandlers.ofString()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    CompletableFuture<Reply> sendAsync(HttpRequest.Builder request) {
+        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString())
+                .thenApply(Reply::of);
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    /** One HTTP response, its body read as text. */
+    record Reply(int status, java.net.http.HttpHeaders headers, String body) {
+        static Reply of(HttpResponse<String> r) {
+            return new Reply(r.statusCode(), r.headers(), r.body());
+        }
+
+        JsonNode json() {
+            try {
+                return Json.mapper().readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + body, e);
+            }
+        }
+
+        String header(String name) {
+            return headers.firstValue(name).orElse(null);
+        }
+
+        /** The problem type's slug, e.g. {@code owner-review}; empty unless the body is problem+json. */
+        String problem() {
+            String contentType = header("Content-Type");
+            if (contentType == null || !contentType.startsWith(Problem.MEDIA_TYPE)) return "";
+            String type = json().path("type").asText();
+            return type.startsWith(Problem.TYPE_PREFIX) ? type.substring(Problem.TYPE_PREFIX.length()) : "";
+        }
+
+        String state() {
+            return json().path("state").asText();
+        }
+    }
+}
