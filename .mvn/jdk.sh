@@ -31,5 +31,7 @@ countersign_find_jdk() {
 # quietly (they still work; the JDK only warns).
 countersign_jvm_flags() {
   local major; major="$(countersign_jdk_major "$1")"
+  # sqlite-jdbc loads its native library: say so, so that 22+ does not warn at every start.
+  printf '%s\n' "--enable-native-access=ALL-UNNAMED"
   if [ -n "$major" ] && [ "$major" -ge 23 ]; then printf '%s\n' "--sun-misc-unsafe-memory-access=allow"; fi
 }

@@ -50,7 +50,8 @@ public final class Main implements Runnable {
         @Override
         public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
             cmd.getErr().println("countersign: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
-            return e instanceof ApiClient.ProblemException p ? p.exitCode() : 1;
+            if (e instanceof ApiClient.ProblemException p) return p.exitCode();
+            return e instanceof IllegalArgumentException ? CommandLine.ExitCode.USAGE : 1;
         }
     }
 }

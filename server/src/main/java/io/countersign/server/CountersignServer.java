@@ -56,13 +56,7 @@ public final class CountersignServer implements AutoCloseable {
         this.openApi = resource("openapi.yaml");
         Authenticator auth = new Authenticator(new ApiKeys(config.identities()));
         RequestsApi api = new RequestsApi(service, policy, auth, clock, config.maxWait());
-        this.web = WebServer.builder()
-                .host(config.host())
-                .port(config.port())
-                .shutdownHook(false)
-                .routing(r -> routing(r, api))
-                .build()
-                .start();
+        this.web = listen(config, api);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("countersign-expiry").daemon(true).factory());
         long every = config.sweepInterval().toMillis();
@@ -73,6 +67,23 @@ public final class CountersignServer implements AutoCloseable {
                 web.port(),
                 config.policyFile(),
                 policy.version());
+    }
+
+    private WebServer listen(ServerConfig config, RequestsApi api) {
+        WebServer server = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .shutdownHook(false)
+                .routing(r -> routing(r, api))
+                .build()
+                .start();
+        if (server.port() < 0) { // Helidon reports a failed bind by logging it and leaving no port
+            server.stop();
+            store.close();
+            throw new ServerStartException("cannot listen on " + config.host() + ":" + config.port()
+                    + ": the address is in use or not available here; choose another with --port");
+        }
+        return server;
     }
 
     /** Starts a server on {@code config} with the system clock. */

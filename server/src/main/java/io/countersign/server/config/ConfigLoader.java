@@ -98,6 +98,17 @@ public final class ConfigLoader {
         return home == null ? ServerConfig.DEFAULT_POLICY : Path.of(home).resolve(ServerConfig.DEFAULT_POLICY);
     }
 
+    /** The key's path as written in the file, e.g. {@code server.prot} or {@code identities[2].knd}. */
+    private static String keyPath(com.fasterxml.jackson.databind.JsonMappingException e) {
+        StringBuilder out = new StringBuilder();
+        for (var ref : e.getPath()) {
+            if (ref.getFieldName() == null)
+                out.append('[').append(ref.getIndex()).append(']');
+            else out.append(out.isEmpty() ? "" : ".").append(ref.getFieldName());
+        }
+        return out.toString();
+    }
+
     private static File read(Path path) {
         try {
             File f = YAML.readValue(Files.readString(path), File.class);
@@ -105,8 +116,7 @@ public final class ConfigLoader {
             return f;
         } catch (UnrecognizedPropertyException e) {
             throw new ConfigException(
-                    path + ": unknown key '" + e.getPathReference().replaceAll(".*\\[\"|\"\\]", "") + "' (known here: "
-                            + e.getKnownPropertyIds() + ")");
+                    path + ": unknown key '" + keyPath(e) + "' (known here: " + e.getKnownPropertyIds() + ")");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ConfigException(path + ": " + e.getOriginalMessage() + " at line "
                     + e.getLocation().getLineNr());

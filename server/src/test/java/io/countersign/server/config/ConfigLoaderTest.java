@@ -61,6 +61,7 @@ class ConfigLoaderTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             unknown key           | 'server:'                       | 'servr:'               | servr
+            unknown nested key    | 'port: 9191'                    | 'prot: 9191'           | server.prot
             bad kind              | 'kind: human'                   | 'kind: robot'          | kind,robot
             agent without owner   | '    owner: bob'                | '    owner: null'      | bot,owner
             owner not a human     | '    owner: bob'                | '    owner: zed'       | owner,zed

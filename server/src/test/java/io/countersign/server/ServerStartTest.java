@@ -1,0 +1,39 @@
+package io.countersign.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.countersign.server.config.ServerConfig;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerStartTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aTakenPortFailsTheStartWithOneClearErrorAndReleasesTheStore() throws Exception {
+        try (ServerFixture first = new ServerFixture(dir.resolve("a"))) {
+            ServerConfig c = first.server().config();
+            ServerConfig sameport = new ServerConfig(
+                    c.host(),
+                    first.server().port(),
+                    dir.resolve("b"),
+                    c.policyFile(),
+                    c.identities(),
+                    c.sweepInterval(),
+                    c.maxWait(),
+                    false);
+            assertThatThrownBy(() -> CountersignServer.start(sameport))
+                    .isInstanceOf(ServerStartException.class)
+                    .hasMessageContaining(":" + first.server().port())
+                    .hasMessageContaining("--port");
+        }
+        // The failed start closed its store: the same data directory opens again.
+        try (var again = io.countersign.store.SqliteStore.open(dir.resolve("b").resolve("countersign.db"))) {
+            assertThat(again.list(new io.countersign.core.spi.RequestStore.Query(null, null, 1)))
+                    .isEmpty();
+        }
+    }
+}
