@@ -1,0 +1,53 @@
+package io.countersign.bench;
+
+import java.lang.management.ManagementFactory;
+import java.util.Locale;
+import org.HdrHistogram.Histogram;
+
+/** Formatting shared by the load generators. */
+final class Report {
+    private Report() {}
+
+    /** A histogram of microseconds, 1 µs to 10 min, 3 significant digits. */
+    static Histogram micros() {
+        return new Histogram(600_000_000L, 3);
+    }
+
+    static String millis(Histogram h, double percentile) {
+        return String.format(Locale.ROOT, "%.2f", h.getValueAtPercentile(percentile) / 1000.0);
+    }
+
+    static String latencies(Histogram h) {
+        return String.format(
+                Locale.ROOT,
+                "p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (ms, %d samples)",
+                millis(h, 50),
+                millis(h, 90),
+                millis(h, 99),
+                millis(h, 99.9),
+                String.format(Locale.ROOT, "%.2f", h.getMaxValue() / 1000.0),
+                h.getTotalCount());
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0));
+    }
+
+    /** The machine's 1-minute load average and core count, to judge how noisy a run was. */
+    static String load() {
+        var os = ManagementFactory.getOperatingSystemMXBean();
+        return String.format(
+                Locale.ROOT,
+                "load average %.2f on %d cores",
+                os.getSystemLoadAverage(),
+                Runtime.getRuntime().availableProcessors());
+    }
+
+    /** CPU time this process has used, in nanoseconds (-1 where the JVM cannot tell). */
+    static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
+    }
+}
