@@ -44,6 +44,8 @@ public final class HttpLoad {
             "max-requests",
             "threads",
             "clients",
+            "client",
+            "rate",
             "url",
             "key",
             "policy",
@@ -62,6 +64,8 @@ public final class HttpLoad {
     private final long maxRequests;
     private final Threads threads;
     private final int clients;
+    private final boolean rawClient;
+    private final int rate;
     private final Duration timeout;
 
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
@@ -77,6 +81,8 @@ public final class HttpLoad {
         this.maxRequests = flags.count("max-requests", 0, 0);
         this.threads = flags.choice("threads", Threads.VIRTUAL);
         this.clients = Math.min(flags.count("clients", 1, 1), concurrency);
+        this.rawClient = !flags.text("client", "raw").equals("jdk");
+        this.rate = flags.count("rate", 0, 0);
         this.timeout = flags.duration("timeout", Duration.ofSeconds(30));
         if (duration.isZero()) throw new IllegalArgumentException("--duration: must be more than 0s");
         if (flags.has("url") != flags.has("key")) throw new IllegalArgumentException("--url and --key go together");
@@ -122,12 +128,12 @@ public final class HttpLoad {
                 .build();
         System.out.printf(
                 Locale.ROOT,
-                "HttpLoad: POST %s (db.query readonly=true, allowed), %d workers on %s threads, %d HttpClient(s),"
+                "HttpLoad: POST %s (db.query readonly=true, allowed), %d workers on %s threads, %s client,"
                         + " HTTP/1.1; %s%nwarm-up %ss, measured %ss%s; %s%n",
                 request.uri(),
                 concurrency,
                 threads.name().toLowerCase(Locale.ROOT),
-                clients,
+                rawClient ? "raw keep-alive socket" : clients + " JDK HttpClient(s)",
                 target,
                 warmup.toMillis() / 1000.0,
                 duration.toMillis() / 1000.0,
@@ -144,8 +150,9 @@ public final class HttpLoad {
             for (int w = 0; w < concurrency; w++) {
                 Histogram h = Report.micros();
                 histograms.add(h);
-                HttpClient http = pool.get(w % clients);
-                workers.submit(() -> work(http, request, h, windowStart, windowEnd));
+                Sender sender = rawClient ? raw(base, key) : jdk(pool.get(w % clients), request);
+                long firstSend = start + (rate > 0 ? 1_000_000_000L * w / rate : 0);
+                workers.submit(() -> work(sender, h, windowStart, windowEnd, firstSend));
             }
             sleepUntil(windowStart);
             scrapes[0] = Scrape.of(pool.getFirst(), base);
@@ -173,10 +180,46 @@ public final class HttpLoad {
                         concurrency, Thread.ofPlatform().daemon(true).factory());
     }
 
-    private void work(HttpClient http, HttpRequest request, Histogram h, long windowStart, long windowEnd) {
+    /** One worker's way of sending the request: null when it was accepted (201), else what went wrong. */
+    @FunctionalInterface
+    private interface Sender {
+        String send();
+    }
+
+    private static Sender jdk(HttpClient http, HttpRequest request) {
+        return () -> send(http, request);
+    }
+
+    /** A keep-alive socket per worker, reopened after an error. */
+    private static Sender raw(URI base, String key) {
+        RawHttp[] connection = new RawHttp[1];
+        return () -> {
+            try {
+                if (connection[0] == null) connection[0] = new RawHttp(base, "/v1/requests", key, BODY);
+                int code = connection[0].send();
+                return code == 201 ? null : "HTTP " + code;
+            } catch (IOException | RuntimeException e) {
+                try {
+                    if (connection[0] != null) connection[0].close();
+                } catch (IOException ignored) {
+                    // reopened on the next request
+                }
+                connection[0] = null;
+                return e.getClass().getSimpleName() + ": " + e.getMessage();
+            }
+        };
+    }
+
+    private void work(Sender sender, Histogram h, long windowStart, long windowEnd, long firstSend) {
+        long interval = rate > 0 ? 1_000_000_000L * concurrency / rate : 0;
+        long scheduled = firstSend;
         while (System.nanoTime() < windowEnd && (maxRequests == 0 || issued.incrementAndGet() <= maxRequests)) {
-            long t0 = System.nanoTime();
-            String error = send(http, request);
+            if (interval > 0) {
+                parkUntil(scheduled);
+            }
+            long t0 = interval > 0 ? scheduled : System.nanoTime();
+            scheduled += interval;
+            String error = sender.send();
             long t1 = System.nanoTime();
             if (t0 < windowStart) continue;
             if (error != null) {
@@ -210,7 +253,11 @@ public final class HttpLoad {
         long errorCount = errors.values().stream().mapToLong(LongAdder::sum).sum();
         double rate = completedInWindow.sum() / seconds;
         System.out.println();
-        System.out.printf(Locale.ROOT, "throughput:   %.0f requests/s  (goal >= 5000)%n", rate);
+        System.out.printf(
+                Locale.ROOT,
+                "throughput:   %.0f requests/s  (goal >= 5000)%s%n",
+                rate,
+                this.rate > 0 ? "; open loop, offered " + this.rate + "/s" : "; closed loop");
         System.out.printf(
                 Locale.ROOT,
                 "latency:      %s  (goal p99 <= 5 ms: %s)%n",
@@ -261,6 +308,11 @@ public final class HttpLoad {
                 p99.getAsDouble() * 1e6);
     }
 
+    private static void parkUntil(long nanoTime) {
+        for (long left; (left = nanoTime - System.nanoTime()) > 0; )
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
+    }
+
     private static void sleepUntil(long nanoTime) throws InterruptedException {
         long left;
         while ((left = nanoTime - System.nanoTime()) > 0) Thread.sleep(Math.min(left / 1_000_000 + 1, 500));
@@ -286,7 +338,12 @@ public final class HttpLoad {
                   --concurrency N    concurrent workers [64]
                   --max-requests N   stop after N requests in all, 0 for no limit [0]
                   --threads T        virtual or platform worker threads [virtual]
-                  --clients N        HttpClient instances shared round-robin by the workers [1]
+                  --rate R           open loop: the workers together send R requests/s on a fixed schedule and
+                                     latency counts from each request's scheduled time (no coordinated
+                                     omission); 0 = closed loop, each worker sends as soon as it has an answer [0]
+                  --client raw|jdk   raw: a minimal keep-alive socket per worker (a few us of CPU per request);
+                                     jdk: java.net.http.HttpClient (about 0.4 ms of CPU per request) [raw]
+                  --clients N        with --client jdk: HttpClient instances shared by the workers [1]
                   --timeout D        per-request timeout [30s]
                   --policy FILE      policy for the in-process server [examples/policy.yaml]
                   --data DIR         where the in-process server's temporary data directory is

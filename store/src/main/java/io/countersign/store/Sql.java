@@ -99,7 +99,7 @@ final class Sql {
         return unused ? r.grant().expiresAt().toEpochMilli() : null;
     }
 
-    private static Request request(String doc) {
+    static Request request(String doc) {
         try {
             return Json.mapper().readValue(doc, Request.class);
         } catch (JsonProcessingException e) {

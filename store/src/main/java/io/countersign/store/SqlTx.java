@@ -11,11 +11,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /** The writer's view of the database inside a transaction. Used only on the writer thread. */
 final class SqlTx implements Tx {
     private final Connection c;
+    private final Map<String, PreparedStatement> statements = new HashMap<>();
 
     SqlTx(Connection c) {
         this.c = c;
@@ -23,7 +26,13 @@ final class SqlTx implements Tx {
 
     @Override
     public Optional<Request> find(RequestId id) {
-        return run(() -> Sql.findRequest(c, id));
+        return run(() -> {
+            PreparedStatement s = statement("SELECT doc FROM requests WHERE id = ?");
+            s.setString(1, id.value());
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? Optional.of(Sql.request(rs.getString(1))) : Optional.empty();
+            }
+        });
     }
 
     @Override
@@ -67,15 +76,14 @@ final class SqlTx implements Tx {
     @Override
     public Optional<IdempotentSubmission> idempotent(String requester, String key) {
         return run(() -> {
-            try (PreparedStatement s = c.prepareStatement(
-                    "SELECT request_id, fingerprint FROM idempotency_keys WHERE requester = ? AND key = ?")) {
-                s.setString(1, requester);
-                s.setString(2, key);
-                try (ResultSet rs = s.executeQuery()) {
-                    return rs.next()
-                            ? Optional.of(new IdempotentSubmission(new RequestId(rs.getString(1)), rs.getString(2)))
-                            : Optional.empty();
-                }
+            PreparedStatement s =
+                    statement("SELECT request_id, fingerprint FROM idempotency_keys WHERE requester = ? AND key = ?");
+            s.setString(1, requester);
+            s.setString(2, key);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next()
+                        ? Optional.of(new IdempotentSubmission(new RequestId(rs.getString(1)), rs.getString(2)))
+                        : Optional.empty();
             }
         });
     }
@@ -107,11 +115,22 @@ final class SqlTx implements Tx {
 
     private int execCount(String sql, Binder binder) {
         return run(() -> {
-            try (PreparedStatement s = c.prepareStatement(sql)) {
-                binder.bind(s);
-                return s.executeUpdate();
-            }
+            PreparedStatement s = statement(sql);
+            binder.bind(s);
+            return s.executeUpdate();
         });
+    }
+
+    /** The writer prepares each statement once and keeps it for the life of its connection. */
+    private PreparedStatement statement(String sql) throws SQLException {
+        PreparedStatement s = statements.get(sql);
+        if (s == null) {
+            s = c.prepareStatement(sql);
+            statements.put(sql, s);
+        } else {
+            s.clearParameters();
+        }
+        return s;
     }
 
     private static <T> T run(SqlCall<T> call) {

@@ -3,6 +3,7 @@ package io.countersign.core.policy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.NullValue;
 import com.google.protobuf.Timestamp;
+import dev.cel.runtime.CelVariableResolver;
 import io.countersign.core.ActionRequest;
 import io.countersign.core.Principal;
 import java.time.Instant;
@@ -11,6 +12,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The variables a match sees. Every documented field is always present (empty string, list or map
@@ -19,6 +21,16 @@ import java.util.Map;
  */
 final class CelInputs {
     private CelInputs() {}
+
+    /**
+     * The variables as a resolver built once per decision: CEL copies a plain Map into a fresh
+     * activation on every evaluation, a resolver it only asks.
+     */
+    static CelVariableResolver resolver(Principal requester, ActionRequest request, Instant now) {
+        Map<String, Optional<Object>> found = new HashMap<>(8);
+        of(requester, request, now).forEach((name, value) -> found.put(name, Optional.of(value)));
+        return name -> found.getOrDefault(name, Optional.empty());
+    }
 
     static Map<String, Object> of(Principal requester, ActionRequest request, Instant now) {
         Map<String, Object> vars = new HashMap<>(8);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.cel.runtime.CelVariableResolver;
 import io.countersign.core.ActionRequest;
 import io.countersign.core.ApprovalRequirement;
 import io.countersign.core.Decision;
@@ -95,9 +96,9 @@ public final class Policy {
         return rules.stream().map(Rule::name).toList();
     }
 
-    /** What policy decides for this request. Pure and fast: no I/O, no allocation beyond the inputs. */
+    /** What policy decides for this request. Pure: no I/O; the inputs are converted once per decision. */
     public Decision decide(Principal requester, ActionRequest request, Instant now) {
-        Map<String, Object> vars = CelInputs.of(requester, request, now);
+        CelVariableResolver vars = CelInputs.resolver(requester, request, now);
         Rule[] candidates = candidatesByType.getOrDefault(request.action().type(), unpinned);
         Combiner combiner = new Combiner();
         for (Rule rule : candidates) {
@@ -108,7 +109,7 @@ public final class Policy {
 
     /** Every rule's result for this request, and the decision: what {@code policy explain} prints. */
     public Explanation explain(Principal requester, ActionRequest request, Instant now) {
-        Map<String, Object> vars = CelInputs.of(requester, request, now);
+        CelVariableResolver vars = CelInputs.resolver(requester, request, now);
         Combiner combiner = new Combiner();
         List<Explanation.RuleResult> results = new ArrayList<>();
         for (Rule rule : rules) {

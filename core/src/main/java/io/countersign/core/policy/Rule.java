@@ -13,9 +13,9 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
+import dev.cel.runtime.CelVariableResolver;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /** One compiled rule: its CEL program, its effect, and the action types its match pins (if any). */
@@ -61,7 +61,7 @@ record Rule(
         };
     }
 
-    Result evaluate(Map<String, Object> vars) {
+    Result evaluate(CelVariableResolver vars) {
         try {
             Object value = program.eval(vars);
             if (value instanceof Boolean b) return b ? Result.MATCHED : Result.NOT_MATCHED;
