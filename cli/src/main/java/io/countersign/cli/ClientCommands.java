@@ -16,6 +16,21 @@ import picocli.CommandLine.Parameters;
 final class ClientCommands {
     private ClientCommands() {}
 
+    /** A command that acts on one request: its id, the client options, and the POST that does it. */
+    abstract static class OnRequest implements Callable<Integer> {
+        @Mixin
+        ClientOptions opts;
+
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        /** POSTs {@code body} (or nothing) to {@code /v1/requests/ID/<action>} and prints the request. */
+        Integer act(String action, JsonNode body) {
+            opts.print(opts.client().post("/v1/requests/" + id + "/" + action, body, Map.of()), Text::request);
+            return 0;
+        }
+    }
+
     static Duration waitTimeout(String wait) {
         return io.countersign.core.Durations.parse(wait).plusSeconds(15);
     }
@@ -76,12 +91,7 @@ final class ClientCommands {
             name = "review",
             mixinStandardHelpOptions = true,
             description = "Approve or deny a pending request (human key).")
-    static final class Review implements Callable<Integer> {
-        @Mixin
-        ClientOptions opts;
-
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Review extends OnRequest {
 
         @ArgGroup(exclusive = true, multiplicity = "1")
         Verdict verdict;
@@ -111,23 +121,16 @@ final class ClientCommands {
             ObjectNode body = Json.mapper().createObjectNode().put("verdict", verdict.approve ? "approve" : "deny");
             if (reason != null) body.put("reason", reason);
             if (digest != null) body.put("digest", digest);
-            opts.print(opts.client().post("/v1/requests/" + id + "/reviews", body, Map.of()), Text::request);
-            return 0;
+            return act("reviews", body);
         }
     }
 
     @Command(name = "cancel", mixinStandardHelpOptions = true, description = "Withdraw your request (requester).")
-    static final class Cancel implements Callable<Integer> {
-        @Mixin
-        ClientOptions opts;
-
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Cancel extends OnRequest {
 
         @Override
         public Integer call() {
-            opts.print(opts.client().post("/v1/requests/" + id + "/cancel", null, Map.of()), Text::request);
-            return 0;
+            return act("cancel", null);
         }
     }
 
@@ -135,12 +138,7 @@ final class ClientCommands {
             name = "revoke",
             mixinStandardHelpOptions = true,
             description = "Revoke an approved request's unused grant (an eligible approver).")
-    static final class Revoke implements Callable<Integer> {
-        @Mixin
-        ClientOptions opts;
-
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Revoke extends OnRequest {
 
         @Option(names = "--reason", paramLabel = "TEXT")
         String reason;
@@ -149,18 +147,12 @@ final class ClientCommands {
         public Integer call() {
             JsonNode body =
                     reason == null ? null : Json.mapper().createObjectNode().put("reason", reason);
-            opts.print(opts.client().post("/v1/requests/" + id + "/revoke", body, Map.of()), Text::request);
-            return 0;
+            return act("revoke", body);
         }
     }
 
     @Command(name = "redeem", mixinStandardHelpOptions = true, description = "Consume the grant once (requester).")
-    static final class Redeem implements Callable<Integer> {
-        @Mixin
-        ClientOptions opts;
-
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class Redeem extends OnRequest {
 
         @Option(
                 names = "--digest",
@@ -172,8 +164,7 @@ final class ClientCommands {
         @Override
         public Integer call() {
             ObjectNode body = Json.mapper().createObjectNode().put("digest", digest);
-            opts.print(opts.client().post("/v1/requests/" + id + "/redeem", body, Map.of()), Text::request);
-            return 0;
+            return act("redeem", body);
         }
     }
 
@@ -181,12 +172,7 @@ final class ClientCommands {
             name = "outcome",
             mixinStandardHelpOptions = true,
             description = "Report what came of a redeemed request (requester).")
-    static final class ReportOutcome implements Callable<Integer> {
-        @Mixin
-        ClientOptions opts;
-
-        @Parameters(paramLabel = "ID")
-        String id;
+    static final class ReportOutcome extends OnRequest {
 
         @Option(names = "--status", required = true, description = "executed or failed")
         String status;
@@ -202,8 +188,7 @@ final class ClientCommands {
             ObjectNode body = Json.mapper().createObjectNode().put("status", status);
             if (resultSha256 != null) body.put("result_sha256", resultSha256);
             if (detail != null) body.put("detail", detail);
-            opts.print(opts.client().post("/v1/requests/" + id + "/outcome", body, Map.of()), Text::request);
-            return 0;
+            return act("outcome", body);
         }
     }
 

@@ -320,23 +320,21 @@ public final class RequestService {
 
     private Request decided(Principal requester, ActionRequest action, Decision decision, Instant now) {
         RequestId id = RequestId.generate(now, random);
-        Request undecided = new Request(
+        RequestState state = movedTo(RequestStateMachine.Lifecycle.UNDECIDED, new Event.Decided(decision));
+        Instant expiresAt = decision instanceof Decision.RequireApproval r ? now.plus(r.pendingTtl()) : null;
+        Request request = new Request(
                 id,
                 requester,
                 action,
                 RequestDigest.of(requester, action),
                 decision,
-                RequestState.PENDING,
+                state,
                 List.of(),
                 null,
                 null,
                 now,
-                null,
+                expiresAt,
                 now);
-        RequestState state = movedTo(RequestStateMachine.Lifecycle.UNDECIDED, new Event.Decided(decision));
-        Instant expiresAt = decision instanceof Decision.RequireApproval r ? now.plus(r.pendingTtl()) : null;
-        Request request = new Request(
-                id, requester, action, undecided.digest(), decision, state, List.of(), null, null, now, expiresAt, now);
         return state == RequestState.APPROVED
                 ? request.withGrant(newGrant(request, grantTtl(decision), now), now)
                 : request;
