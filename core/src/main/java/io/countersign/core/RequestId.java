@@ -26,18 +26,15 @@ public record RequestId(String value) implements Comparable<RequestId> {
     }
 
     public static RequestId generate(Instant now, RandomGenerator random) {
-        long time = now.toEpochMilli() & 0xFFFF_FFFF_FFFFL;
-        long hi = random.nextLong() & 0xFFFFL; // 16 random bits beside the time
-        long lo = random.nextLong(); // 64 random bits
+        // 128 bits as two longs: hi = time(48) | random(16), lo = random(64); written 5 bits at a
+        // time from the bottom while the pair shifts right (the top 2 of the 130 written bits are 0).
+        long hi = (now.toEpochMilli() & 0xFFFF_FFFF_FFFFL) << 16 | (random.nextLong() & 0xFFFFL);
+        long lo = random.nextLong();
         char[] out = new char[26];
-        // 128 bits = time(48) | hi(16) | lo(64), written 5 bits at a time from the top (2 pad bits).
-        java.math.BigInteger bits = java.math.BigInteger.valueOf(time)
-                .shiftLeft(80)
-                .or(java.math.BigInteger.valueOf(hi).shiftLeft(64))
-                .or(new java.math.BigInteger(Long.toUnsignedString(lo)));
         for (int i = 25; i >= 0; i--) {
-            out[i] = CROCKFORD[bits.intValue() & 31];
-            bits = bits.shiftRight(5);
+            out[i] = CROCKFORD[(int) (lo & 31)];
+            lo = lo >>> 5 | hi << 59;
+            hi >>>= 5;
         }
         return new RequestId("req_" + new String(out));
     }
