@@ -35,7 +35,7 @@ final class InProcessServer implements AutoCloseable {
         List<ServerConfig.Identity> identities =
                 DemoIdentities.principals().stream().map(this::identity).toList();
         ServerConfig config = new ServerConfig(
-                "127.0.0.1", 0, dataDir, policy, identities, ServerConfig.DEFAULT_SWEEP, maxWait, false);
+                "127.0.0.1", 0, dataDir, policy, identities, ServerConfig.DEFAULT_SWEEP, maxWait, false, null);
         this.server = CountersignServer.start(config);
     }
 

@@ -31,7 +31,7 @@ final class CliFixture implements AutoCloseable {
         List<ServerConfig.Identity> identities =
                 DemoIdentities.principals().stream().map(this::identity).toList();
         ServerConfig config = new ServerConfig(
-                "127.0.0.1", 0, dataDir, POLICY, identities, Duration.ofSeconds(1), Duration.ofMinutes(5), false);
+                "127.0.0.1", 0, dataDir, POLICY, identities, Duration.ofSeconds(1), Duration.ofMinutes(5), false, null);
         server = CountersignServer.start(config, new MutableClock(Instant.parse("2025-03-03T09:00:00Z")));
     }
 

@@ -12,7 +12,8 @@ import java.util.Objects;
  * params, context and results appear as SHA-256 hashes.
  *
  * @param type e.g. {@code request.submitted}, {@code review.refused}, {@code grant.redeemed}
- * @param requestId the request it concerns
+ * @param requestId the request it concerns, or null for an event of the system (a policy load, a key
+ *     rotation)
  * @param at when it happened
  * @param actor the principal whose act it records ({@code system} for expiry)
  * @param detail type-specific fields
@@ -20,17 +21,16 @@ import java.util.Objects;
 public record LedgerEvent(String type, RequestId requestId, Instant at, String actor, ObjectNode detail) {
     public LedgerEvent {
         Objects.requireNonNull(type, "type");
-        Objects.requireNonNull(requestId, "requestId");
         at = at.truncatedTo(ChronoUnit.MILLIS);
         Objects.requireNonNull(actor, "actor");
         detail = detail == null ? JsonNodeFactory.instance.objectNode() : detail;
     }
 
-    /** The leaf object: type, request_id, at, actor, then the detail's fields. */
+    /** The leaf object, less its index: type, request_id, at, actor, then the detail's fields. */
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("type", type);
-        o.put("request_id", requestId.value());
+        if (requestId != null) o.put("request_id", requestId.value());
         o.put("at", at.toString());
         o.put("actor", actor);
         o.setAll(detail);

@@ -4,13 +4,17 @@ import io.countersign.core.InvalidRequestException;
 import io.countersign.core.RefusedException;
 import io.countersign.core.RequestNotFoundException;
 import io.countersign.core.RequestService;
+import io.countersign.core.SystemEvents;
 import io.countersign.core.json.NotCanonicalizableException;
 import io.countersign.core.policy.Policy;
 import io.countersign.core.policy.PolicyException;
 import io.countersign.core.spi.Directory;
 import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
+import io.countersign.server.config.LedgerKeys;
 import io.countersign.server.config.ServerConfig;
+import io.countersign.store.LedgerIntegrityException;
+import io.countersign.store.LedgerSettings;
 import io.countersign.store.SqliteStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -38,7 +42,7 @@ public final class CountersignServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CountersignServer.class);
 
     private final ServerConfig config;
-    private final RequestStore store;
+    private final SqliteStore store;
     private final RequestService service;
     private final Metrics metrics;
     private final WebServer web;
@@ -48,15 +52,26 @@ public final class CountersignServer implements AutoCloseable {
     private CountersignServer(ServerConfig config, Clock clock) {
         this.config = config;
         Policy policy = loadPolicy(config);
-        this.store = SqliteStore.open(config.dataDir().resolve("countersign.db"));
-        this.metrics = new Metrics((SqliteStore) store);
+        SecureRandom random = new SecureRandom();
+        LedgerKeys.Loaded keys = LedgerKeys.load(config.ledger(), config.dataDir(), random);
+        this.store = SqliteStore.open(
+                config.dataDir().resolve("countersign.db"),
+                new LedgerSettings(
+                        keys.key(),
+                        keys.former(),
+                        config.ledger().checkpointInterval(),
+                        config.ledger().checkpointMaxEntries(),
+                        Clock.systemUTC()));
+        recordStart(policy, keys, clock);
+        this.metrics = new Metrics(store);
         Directory directory = Directory.of(config.principals().values());
-        this.service = new RequestService(policy, store, directory, clock, new SecureRandom(), metrics);
+        this.service = new RequestService(policy, store, directory, clock, random, metrics);
         metrics.bindWaiting(service);
         this.openApi = resource("openapi.yaml");
         Authenticator auth = new Authenticator(new ApiKeys(config.identities()));
         RequestsApi api = new RequestsApi(service, policy, auth, clock, config.maxWait());
-        this.web = listen(config, api);
+        LedgerApi ledger = new LedgerApi(store, service, auth, keys.key().verifierKey());
+        this.web = listen(config, api, ledger);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("countersign-expiry").daemon(true).factory());
         long every = config.sweepInterval().toMillis();
@@ -69,12 +84,30 @@ public final class CountersignServer implements AutoCloseable {
                 policy.version());
     }
 
-    private WebServer listen(ServerConfig config, RequestsApi api) {
+    /** The policy load (and a key rotation) are ledger events; a ledger that failed its check is shouted about. */
+    private void recordStart(Policy policy, LedgerKeys.Loaded keys, Clock clock) {
+        if (store.integrityProblem().isPresent()) {
+            String p = store.integrityProblem().get();
+            LOG.error("*** THE LEDGER FAILED ITS INTEGRITY CHECK: {} ***", p);
+            LOG.error("*** Countersign serves reads only and refuses every write until this is resolved. ***");
+            return;
+        }
+        store.write(tx -> {
+            if (keys.rotatedFrom() != null)
+                tx.append(SystemEvents.keyRotated(
+                        keys.rotatedFrom().toString(), keys.key().verifierKey().toString(), clock.instant()));
+            tx.append(SystemEvents.policyLoaded(
+                    policy, config.policyFile().getFileName().toString(), clock.instant()));
+            return null;
+        });
+    }
+
+    private WebServer listen(ServerConfig config, RequestsApi api, LedgerApi ledger) {
         WebServer server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
-                .routing(r -> routing(r, api))
+                .routing(r -> routing(r, api, ledger))
                 .build()
                 .start();
         if (server.port() < 0) { // Helidon reports a failed bind by logging it and leaving no port
@@ -109,9 +142,10 @@ public final class CountersignServer implements AutoCloseable {
         return service;
     }
 
-    private void routing(HttpRouting.Builder r, RequestsApi api) {
+    private void routing(HttpRouting.Builder r, RequestsApi api, LedgerApi ledger) {
         r.addFilter(metrics::filter);
         api.routes(r);
+        ledger.routes(r);
         r.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
                 .get("/readyz", this::ready)
                 .get("/metrics", (req, res) -> {
@@ -153,6 +187,16 @@ public final class CountersignServer implements AutoCloseable {
                                         "not-canonicalizable",
                                         "Value has no canonical JSON form",
                                         e.getMessage())))
+                .error(
+                        LedgerIntegrityException.class,
+                        (req, res, e) -> problem(
+                                req,
+                                res,
+                                new Problem(
+                                        503,
+                                        "ledger-integrity",
+                                        "Ledger failed its integrity check",
+                                        e.getMessage() + "; nothing was changed")))
                 .error(StorageException.class, (req, res, e) -> {
                     LOG.error(
                             "storage failure on {} {}: {}",
@@ -186,6 +230,18 @@ public final class CountersignServer implements AutoCloseable {
     }
 
     private void ready(ServerRequest req, ServerResponse res) {
+        if (store.integrityProblem().isPresent()) {
+            problem(
+                    req,
+                    res,
+                    new Problem(
+                            503,
+                            "not-ready",
+                            "Not ready",
+                            "the ledger failed its integrity check: "
+                                    + store.integrityProblem().get()));
+            return;
+        }
         try {
             store.list(new RequestStore.Query(null, null, 1));
             RequestsApi.json(res, Status.OK_200, health("ready"));

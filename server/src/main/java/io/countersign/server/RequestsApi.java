@@ -169,7 +169,7 @@ final class RequestsApi {
         return d;
     }
 
-    private static RequestId id(ServerRequest req) {
+    static RequestId id(ServerRequest req) {
         String raw = req.path().pathParameters().get("id");
         try {
             return RequestId.parse(raw);

@@ -58,7 +58,8 @@ final class ServerFixture implements AutoCloseable {
                 identities,
                 Duration.ofSeconds(1),
                 Duration.ofMinutes(5),
-                false);
+                false,
+                null);
         this.server = CountersignServer.start(config, clock);
     }
 

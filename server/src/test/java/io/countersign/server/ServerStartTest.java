@@ -24,14 +24,20 @@ class ServerStartTest {
                     c.identities(),
                     c.sweepInterval(),
                     c.maxWait(),
-                    false);
+                    false,
+                    null);
             assertThatThrownBy(() -> CountersignServer.start(sameport))
                     .isInstanceOf(ServerStartException.class)
                     .hasMessageContaining(":" + first.server().port())
                     .hasMessageContaining("--port");
         }
         // The failed start closed its store: the same data directory opens again.
-        try (var again = io.countersign.store.SqliteStore.open(dir.resolve("b").resolve("countersign.db"))) {
+        var key = io.countersign.server.config.LedgerKeys.load(
+                        ServerConfig.Ledger.defaults(), dir.resolve("b"), new java.security.SecureRandom())
+                .key();
+        try (var again = io.countersign.store.SqliteStore.open(
+                dir.resolve("b").resolve("countersign.db"), io.countersign.store.LedgerSettings.of(key))) {
+            assertThat(again.integrityProblem()).isEmpty();
             assertThat(again.list(new io.countersign.core.spi.RequestStore.Query(null, null, 1)))
                     .isEmpty();
         }

@@ -2,6 +2,7 @@ package io.countersign.store;
 
 import io.countersign.core.spi.RequestStore.Work;
 import io.countersign.core.spi.StorageException;
+import io.countersign.ledger.SignedCheckpoint;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
@@ -11,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,13 +21,17 @@ import org.slf4j.LoggerFactory;
  * transaction holding it has committed. The writer drains up to {@link #MAX_BATCH} queued works,
  * runs each inside its own savepoint (a work that throws is rolled back alone and its caller gets
  * the exception), then commits once. If the commit fails, every caller in the batch gets a
- * {@link StorageException} and nothing of the batch is kept.
+ * {@link StorageException} and nothing of the batch is kept. Before committing, the {@link
+ * Sequencer} folds the batch's events into the ledger tree in the same transaction; when the writer is
+ * idle it still signs a checkpoint once one is due.
  */
 public final class GroupCommitter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommitter.class);
     static final int MAX_BATCH = 256;
 
     private final Connection connection;
+    private final Sequencer sequencer;
+    private final Consumer<SignedCheckpoint> onCheckpoint;
     private final SqlTx tx;
     private final LinkedBlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
@@ -33,9 +39,11 @@ public final class GroupCommitter implements AutoCloseable {
     private final AtomicLong commits = new AtomicLong();
     private volatile boolean closed;
 
-    GroupCommitter(Connection connection) {
+    GroupCommitter(Connection connection, Sequencer sequencer, Consumer<SignedCheckpoint> onCheckpoint) {
         this.connection = connection;
-        this.tx = new SqlTx(connection);
+        this.sequencer = sequencer;
+        this.onCheckpoint = onCheckpoint;
+        this.tx = new SqlTx(connection, sequencer);
         try {
             connection.setAutoCommit(false);
         } catch (SQLException e) {
@@ -78,8 +86,11 @@ public final class GroupCommitter implements AutoCloseable {
         List<Pending<?>> batch = new ArrayList<>(MAX_BATCH);
         while (!closed || !queue.isEmpty()) {
             try {
-                Pending<?> first = queue.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
-                if (first == null) continue;
+                Pending<?> first = queue.poll(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (sequencer.checkpointOverdue()) commit(batch);
+                    continue;
+                }
                 batch.add(first);
                 queue.drainTo(batch, MAX_BATCH - 1);
                 commit(batch);
@@ -93,17 +104,32 @@ public final class GroupCommitter implements AutoCloseable {
     }
 
     private void commit(List<Pending<?>> batch) {
+        SignedCheckpoint made;
         try {
-            for (Pending<?> p : batch) p.runIn(connection, tx);
+            for (Pending<?> p : batch) p.runIn(connection, tx, sequencer);
+            sequencer.integrate(tx);
             connection.commit();
+            made = sequencer.committed();
             works.addAndGet(batch.size());
             commits.incrementAndGet();
-            batch.forEach(Pending::complete);
         } catch (SQLException | RuntimeException e) {
             LOG.error("commit of {} writes failed; none kept: {}", batch.size(), e.toString());
+            sequencer.abandon();
+            tx.clearBatches();
             rollback();
             StorageException failure = new StorageException("the write could not be committed: " + e.getMessage(), e);
             batch.forEach(p -> p.result.completeExceptionally(failure));
+            return;
+        }
+        batch.forEach(Pending::complete);
+        if (made != null) checkpointed(made);
+    }
+
+    private void checkpointed(SignedCheckpoint c) {
+        try {
+            onCheckpoint.accept(c);
+        } catch (RuntimeException e) {
+            LOG.error("after checkpoint {}: {}", c.size(), e.toString());
         }
     }
 
@@ -139,14 +165,16 @@ public final class GroupCommitter implements AutoCloseable {
             this.work = work;
         }
 
-        void runIn(Connection c, SqlTx tx) throws SQLException {
+        void runIn(Connection c, SqlTx tx, Sequencer sequencer) throws SQLException {
             Savepoint sp = c.setSavepoint();
+            int mark = sequencer.mark();
             try {
                 value = work.run(tx);
                 c.releaseSavepoint(sp);
             } catch (RuntimeException e) {
                 c.rollback(sp);
                 c.releaseSavepoint(sp);
+                sequencer.rollbackTo(mark);
                 failure = e;
             }
         }

@@ -1,6 +1,7 @@
 package io.countersign.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
@@ -10,13 +11,18 @@ import io.countersign.core.json.CanonicalJson;
 import io.countersign.core.json.Json;
 import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
+import io.countersign.ledger.Checkpoint;
+import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.Subtree;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** The SQL both the writer and the readers use, and the mapping of records to rows. */
@@ -80,6 +86,76 @@ final class Sql {
         }
     }
 
+    static List<LedgerEntry> leaves(Connection c, RequestId id) throws SQLException {
+        try (PreparedStatement s =
+                c.prepareStatement("SELECT seq, body FROM events WHERE request_id = ? ORDER BY seq")) {
+            s.setString(1, id.value());
+            List<LedgerEntry> out = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) out.add(new LedgerEntry(rs.getLong(1), rs.getString(2)));
+            }
+            return out;
+        }
+    }
+
+    static List<String> entries(Connection c, long start, long end) throws SQLException {
+        try (PreparedStatement s =
+                c.prepareStatement("SELECT body FROM events WHERE seq >= ? AND seq < ? ORDER BY seq")) {
+            s.setLong(1, start);
+            s.setLong(2, end);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+            return out;
+        }
+    }
+
+    static byte[][] nodes(Connection c, long[] ids) throws SQLException {
+        if (ids.length == 0) return new byte[0][];
+        StringBuilder sql = new StringBuilder("SELECT id, hash FROM ledger_nodes WHERE id IN (?");
+        sql.append(",?".repeat(ids.length - 1)).append(')');
+        Map<Long, byte[]> found = new HashMap<>();
+        try (PreparedStatement s = c.prepareStatement(sql.toString())) {
+            for (int i = 0; i < ids.length; i++) s.setLong(i + 1, ids[i]);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) found.put(rs.getLong(1), rs.getBytes(2));
+            }
+        }
+        byte[][] out = new byte[ids.length][];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = found.get(ids[i]);
+            if (out[i] == null) throw new StorageException("the stored tree has no node " + Subtree.of(ids[i]), null);
+        }
+        return out;
+    }
+
+    static List<SignedCheckpoint> checkpoints(Connection c, int limit) throws SQLException {
+        long count;
+        try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM checkpoints");
+                ResultSet rs = s.executeQuery()) {
+            rs.next();
+            count = rs.getLong(1);
+        }
+        long step = Math.max(1, (count + limit - 1) / Math.max(1, limit));
+        List<SignedCheckpoint> out = new ArrayList<>();
+        try (PreparedStatement s = c.prepareStatement("SELECT note, size FROM checkpoints ORDER BY size");
+                ResultSet rs = s.executeQuery()) {
+            long i = 0;
+            while (rs.next()) {
+                if (i % step == 0 || i == count - 1)
+                    out.add(new SignedCheckpoint(Checkpoint.parse(body(rs.getString(1))), rs.getString(1)));
+                i++;
+            }
+        }
+        return out;
+    }
+
+    /** The text of a signed note (the part its signatures cover). */
+    private static String body(String note) {
+        return note.substring(0, note.lastIndexOf("\n\n") + 1);
+    }
+
     static String doc(Request r) {
         try {
             return Json.mapper().writeValueAsString(r);
@@ -88,8 +164,11 @@ final class Sql {
         }
     }
 
-    static String leaf(LedgerEvent e) {
-        return CanonicalJson.canonicalize(e.toJson());
+    /** The leaf bytes: the event's canonical JSON, with its own index in the log. */
+    static String leaf(LedgerEvent e, long index) {
+        ObjectNode o = e.toJson();
+        o.put("index", index);
+        return CanonicalJson.canonicalize(o);
     }
 
     static Long grantExpiry(Request r) {
@@ -111,7 +190,9 @@ final class Sql {
         try {
             ObjectNode o = (ObjectNode) Json.mapper().readTree(body);
             String type = o.remove("type").asText();
-            RequestId id = new RequestId(o.remove("request_id").asText());
+            o.remove("index");
+            JsonNode rid = o.remove("request_id");
+            RequestId id = rid == null ? null : new RequestId(rid.asText());
             Instant at = Instant.parse(o.remove("at").asText());
             String actor = o.remove("actor").asText();
             return new LedgerEvent(type, id, at, actor, o);

@@ -6,11 +6,15 @@ import io.countersign.core.RequestId;
 import io.countersign.core.spi.RequestStore.IdempotentSubmission;
 import io.countersign.core.spi.RequestStore.Tx;
 import io.countersign.core.spi.StorageException;
+import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.Subtree;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -18,10 +22,13 @@ import java.util.Optional;
 /** The writer's view of the database inside a transaction. Used only on the writer thread. */
 final class SqlTx implements Tx {
     private final Connection c;
+    private final Sequencer sequencer;
     private final Map<String, PreparedStatement> statements = new HashMap<>();
+    private int pendingNodes;
 
-    SqlTx(Connection c) {
+    SqlTx(Connection c, Sequencer sequencer) {
         this.c = c;
+        this.sequencer = sequencer;
     }
 
     @Override
@@ -65,12 +72,51 @@ final class SqlTx implements Tx {
 
     @Override
     public void append(LedgerEvent e) {
-        exec("INSERT INTO events (request_id, type, at, body) VALUES (?, ?, ?, ?)", s -> {
-            s.setString(1, e.requestId().value());
-            s.setString(2, e.type());
-            s.setLong(3, e.at().toEpochMilli());
-            s.setString(4, Sql.leaf(e));
+        long index = sequencer.nextIndex();
+        String leaf = Sql.leaf(e, index);
+        exec("INSERT INTO events (seq, request_id, type, at, body) VALUES (?, ?, ?, ?, ?)", s -> {
+            s.setLong(1, index);
+            s.setString(2, e.requestId() == null ? null : e.requestId().value());
+            s.setString(3, e.type());
+            s.setLong(4, e.at().toEpochMilli());
+            s.setString(5, leaf);
         });
+        sequencer.appended(leaf.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Queues one completed subtree for the batch insert that {@link #flushNodes} runs. */
+    void insertNode(int level, long index, byte[] hash) {
+        run(() -> {
+            PreparedStatement s = statement("INSERT INTO ledger_nodes (id, hash) VALUES (?, ?)");
+            s.setLong(1, Subtree.id(level, index));
+            s.setBytes(2, hash);
+            s.addBatch();
+            pendingNodes++;
+            return null;
+        });
+    }
+
+    void flushNodes() {
+        if (pendingNodes == 0) return;
+        run(() -> statements
+                .get("INSERT INTO ledger_nodes (id, hash) VALUES (?, ?)")
+                .executeBatch());
+        pendingNodes = 0;
+    }
+
+    void insertCheckpoint(SignedCheckpoint c, String verifierKey, Instant at) {
+        exec("INSERT INTO checkpoints (size, root, note, key, signed_at) VALUES (?, ?, ?, ?, ?)", s -> {
+            s.setLong(1, c.size());
+            s.setBytes(2, c.checkpoint().rootHash());
+            s.setString(3, c.note());
+            s.setString(4, verifierKey);
+            s.setLong(5, at.toEpochMilli());
+        });
+    }
+
+    /** Asks for a checkpoint at the end of this batch even if none is due. */
+    void wantCheckpoint() {
+        sequencer.wantCheckpoint();
     }
 
     @Override
@@ -131,6 +177,18 @@ final class SqlTx implements Tx {
             s.clearParameters();
         }
         return s;
+    }
+
+    /** After a failed commit: drop any batched statements that did not run. */
+    void clearBatches() {
+        pendingNodes = 0;
+        for (PreparedStatement s : statements.values()) {
+            try {
+                s.clearBatch();
+            } catch (SQLException e) {
+                // the statement is unusable anyway; the next use will say so
+            }
+        }
     }
 
     private static <T> T run(SqlCall<T> call) {

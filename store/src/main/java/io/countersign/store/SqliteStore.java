@@ -5,14 +5,20 @@ import io.countersign.core.Request;
 import io.countersign.core.RequestId;
 import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
+import io.countersign.ledger.Hashes;
+import io.countersign.ledger.NodeReader;
+import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.VerifierKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -36,16 +42,26 @@ public final class SqliteStore implements RequestStore {
     private static final int READERS = 4;
 
     private final Path file;
+    private final Path mirror;
+    private final Sequencer sequencer;
     private final GroupCommitter writer;
+    private final String integrityProblem;
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
 
-    private SqliteStore(Path file, Connection writeConnection) {
+    private SqliteStore(Path file, Connection writeConnection, LedgerSettings ledger, LedgerCheck.Result check) {
         this.file = file;
-        this.writer = new GroupCommitter(writeConnection);
+        this.mirror = mirrorOf(file);
+        this.integrityProblem = check.problem();
+        this.sequencer = new Sequencer(ledger, check.tree(), check.latest());
+        this.writer = new GroupCommitter(writeConnection, sequencer, this::mirror);
     }
 
-    /** Opens (creating and migrating if needed) the database file at {@code file}. */
-    public static SqliteStore open(Path file) {
+    /**
+     * Opens (creating and migrating if needed) the database file at {@code file}, and checks its ledger
+     * against the last signed checkpoint. If the check fails the store still opens, for reading, and
+     * refuses every write with a {@link LedgerIntegrityException}; {@link #integrityProblem()} says why.
+     */
+    public static SqliteStore open(Path file, LedgerSettings ledger) {
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null && !Files.exists(parent)) {
@@ -55,13 +71,52 @@ public final class SqliteStore implements RequestStore {
             }
             Connection w = connect(file, false);
             Migrations.apply(w, "sqlite");
-            SqliteStore store = new SqliteStore(file, w);
+            w.setAutoCommit(false);
+            List<VerifierKey> trusted = new ArrayList<>();
+            trusted.add(ledger.key().verifierKey());
+            trusted.addAll(ledger.formerKeys());
+            Path mirror = mirrorOf(file);
+            String mirrored = Files.exists(mirror) ? Files.readString(mirror) : null;
+            LedgerCheck.Result check = LedgerCheck.run(w, trusted, mirrored);
+            w.rollback();
+            if (check.problem() != null) {
+                LOG.error(
+                        "LEDGER CHECK FAILED for {}: {}. Writes are refused until this is resolved.",
+                        file.toAbsolutePath(),
+                        check.problem());
+            } else {
+                LOG.info(
+                        "ledger verified: {} events, root {}",
+                        check.tree().size(),
+                        Hashes.base64(check.tree().root()));
+            }
+            SqliteStore store = new SqliteStore(file, w, ledger, check);
             for (int i = 0; i < READERS; i++) store.readers.add(connect(file, true));
             LOG.info("SQLite store open at {}", file.toAbsolutePath());
             return store;
         } catch (SQLException | java.io.IOException e) {
             throw new StorageException("cannot open SQLite database " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The file beside the database that holds the last signed checkpoint, to catch a rolled-back database. */
+    static Path mirrorOf(Path db) {
+        return db.resolveSibling(db.getFileName() + ".checkpoint");
+    }
+
+    private void mirror(SignedCheckpoint c) {
+        try {
+            Path tmp = mirror.resolveSibling(mirror.getFileName() + ".tmp");
+            Files.writeString(tmp, c.note());
+            Files.move(tmp, mirror, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+            LOG.warn("cannot write {}: {}", mirror, e.getMessage());
+        }
+    }
+
+    /** Why the ledger check at open failed, or empty when the ledger is intact. */
+    public Optional<String> integrityProblem() {
+        return Optional.ofNullable(integrityProblem);
     }
 
     private static Connection connect(Path file, boolean readOnly) throws SQLException {
@@ -82,7 +137,51 @@ public final class SqliteStore implements RequestStore {
 
     @Override
     public <T> T write(Work<T> work) {
+        if (integrityProblem != null) throw new LedgerIntegrityException(integrityProblem);
         return writer.submit(work);
+    }
+
+    // ---- the ledger ------------------------------------------------------------------------
+
+    /** Leaves in the committed tree. */
+    public long ledgerSize() {
+        return sequencer.size();
+    }
+
+    /** The last signed checkpoint, if any has been signed. */
+    public Optional<SignedCheckpoint> latestCheckpoint() {
+        return Optional.ofNullable(sequencer.latest());
+    }
+
+    /** Signs a checkpoint now if entries wait for one, and returns the latest. */
+    public Optional<SignedCheckpoint> checkpointNow() {
+        if (sequencer.latest() == null || sequencer.latest().size() < sequencer.size()) {
+            writer.submit(tx -> {
+                ((SqlTx) tx).wantCheckpoint();
+                return null;
+            });
+        }
+        return latestCheckpoint();
+    }
+
+    /** The stored hashes of complete subtrees, for proofs. */
+    public NodeReader nodes() {
+        return ids -> read(c -> Sql.nodes(c, ids));
+    }
+
+    /** Leaf bytes of entries {@code [start, end)}. */
+    public List<String> entries(long start, long end) {
+        return read(c -> Sql.entries(c, start, end));
+    }
+
+    /** The events of one request with their leaf indexes and leaf bytes. */
+    public List<LedgerEntry> leaves(RequestId id) {
+        return read(c -> Sql.leaves(c, id));
+    }
+
+    /** Signed checkpoints, oldest first, at most {@code limit} of them spread evenly over the log, plus the latest. */
+    public List<SignedCheckpoint> checkpoints(int limit) {
+        return read(c -> Sql.checkpoints(c, limit));
     }
 
     @Override

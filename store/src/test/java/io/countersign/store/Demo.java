@@ -20,6 +20,10 @@ import java.util.stream.Stream;
 
 /** The demo cast and the example policy, as the README's walk-through uses them. */
 final class Demo {
+    /** The test log's signing key (generated per run). */
+    static final io.countersign.ledger.SigningKey LEDGER_KEY =
+            io.countersign.ledger.SigningKey.generate("countersign.test/ledger", new java.security.SecureRandom());
+
     static final Principal ALICE = Principal.human("alice", Set.of("engineering", "data-owners"));
     static final Principal BOB = Principal.human("bob", Set.of("data-owners"));
     static final Principal CAROL = Principal.human("carol", Set.of("data-owners", "security"));

@@ -40,9 +40,12 @@ public final class ConfigLoader {
             String policy,
             List<IdentitySection> identities,
             String sweepInterval,
-            String maxWait) {}
+            String maxWait,
+            LedgerSection ledger) {}
 
     record ServerSection(String host, Integer port) {}
+
+    record LedgerSection(String keyFile, String origin, String checkpointInterval, Integer checkpointMaxEntries) {}
 
     record IdentitySection(
             String id,
@@ -67,7 +70,7 @@ public final class ConfigLoader {
 
     /** Loads {@code overrides.config()} (if any), applies the flags, and validates everything. */
     public static ServerConfig load(Overrides o) {
-        File f = o.config() == null ? new File(null, null, null, null, null, null) : read(o.config());
+        File f = o.config() == null ? new File(null, null, null, null, null, null, null) : read(o.config());
         ServerSection server = f.server() == null ? new ServerSection(null, null) : f.server();
         String host = first(o.host(), server.host(), ServerConfig.DEFAULT_HOST);
         int port = first(o.port(), server.port(), ServerConfig.DEFAULT_PORT);
@@ -89,7 +92,23 @@ public final class ConfigLoader {
                 identities,
                 duration("sweep_interval", f.sweepInterval(), ServerConfig.DEFAULT_SWEEP),
                 duration("max_wait", f.maxWait(), ServerConfig.DEFAULT_MAX_WAIT),
-                demo);
+                demo,
+                ledger(f.ledger(), base));
+    }
+
+    private static ServerConfig.Ledger ledger(LedgerSection l, Path base) {
+        if (l == null) return ServerConfig.Ledger.defaults();
+        Path keyFile = l.keyFile() == null ? null : base.resolve(l.keyFile());
+        if (keyFile != null && !Files.isRegularFile(keyFile))
+            throw new ConfigException("ledger.key_file: no such file: " + keyFile);
+        if (l.origin() != null && !l.origin().matches("[^\\s+]+"))
+            throw new ConfigException("ledger.origin: a log name has no spaces and no '+'; got '" + l.origin() + "'");
+        Duration interval =
+                duration("ledger.checkpoint_interval", l.checkpointInterval(), ServerConfig.Ledger.DEFAULT_INTERVAL);
+        if (interval.isZero()) throw new ConfigException("ledger.checkpoint_interval: must be more than 0");
+        int max = l.checkpointMaxEntries() == null ? ServerConfig.Ledger.DEFAULT_MAX_ENTRIES : l.checkpointMaxEntries();
+        if (max < 1) throw new ConfigException("ledger.checkpoint_max_entries: must be at least 1; got " + max);
+        return new ServerConfig.Ledger(keyFile, l.origin(), interval, max);
     }
 
     /** examples/policy.yaml of the installation (the launcher sets countersign.home), else of the working directory. */

@@ -18,6 +18,7 @@ import java.util.Map;
  * @param sweepInterval how often expiry is swept; default {@code 1s}
  * @param maxWait the longest {@code ?wait=} a client may ask for; default {@code 5m}
  * @param demo whether these are the generated demo identities (printed at start)
+ * @param ledger how the ledger signs its checkpoints
  */
 public record ServerConfig(
         String host,
@@ -27,7 +28,8 @@ public record ServerConfig(
         List<Identity> identities,
         Duration sweepInterval,
         Duration maxWait,
-        boolean demo) {
+        boolean demo,
+        Ledger ledger) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
     public static final Path DEFAULT_DATA_DIR = Path.of("data");
@@ -37,10 +39,31 @@ public record ServerConfig(
 
     public ServerConfig {
         identities = List.copyOf(identities);
+        ledger = ledger == null ? Ledger.defaults() : ledger;
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo);
+        return new ServerConfig(host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger);
+    }
+
+    /**
+     * The ledger's settings.
+     *
+     * @param keyFile the checkpoint signing key ({@code PRIVATE+KEY+...}); default {@code
+     *     <data_dir>/ledger.key}, generated at first start
+     * @param origin the log's name, used when the key is generated; default {@code
+     *     countersign.local/<random id>}
+     * @param checkpointInterval the longest an event waits for a signed checkpoint; default {@code 1s}
+     * @param checkpointMaxEntries sign sooner when this many events wait; default 10,000
+     */
+    public record Ledger(Path keyFile, String origin, Duration checkpointInterval, int checkpointMaxEntries) {
+        public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
+        public static final int DEFAULT_MAX_ENTRIES = 10_000;
+
+        /** Every default: the key in the data directory. */
+        public static Ledger defaults() {
+            return new Ledger(null, null, DEFAULT_INTERVAL, DEFAULT_MAX_ENTRIES);
+        }
     }
 
     /**

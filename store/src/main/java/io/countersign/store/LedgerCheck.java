@@ -1,0 +1,252 @@
+package io.countersign.store;
+
+import io.countersign.ledger.Checkpoint;
+import io.countersign.ledger.CompactRange;
+import io.countersign.ledger.Hashes;
+import io.countersign.ledger.LedgerException;
+import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.SignedNote;
+import io.countersign.ledger.Subtree;
+import io.countersign.ledger.VerifierKey;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The start-up check of the stored ledger against its last signed checkpoint.
+ *
+ * <p>Design notes. One pass over the events in index order recomputes every leaf hash from the
+ * stored leaf bytes and rebuilds the tree; every subtree it completes is compared with the stored
+ * node of that level, read through one cursor per level, so an edited, deleted, swapped or inserted
+ * event, or an edited node, is found at its index. At the size of the last signed checkpoint, and at
+ * the size of the checkpoint mirrored outside the database, the rebuilt root must equal the signed
+ * root, and those checkpoints must be signed by a key this log trusts: a truncated log re-signed with
+ * another key, a replaced signature, or a database rolled back to an older checkpoint is refused. The
+ * first problem found is reported; the store then refuses writes.
+ */
+final class LedgerCheck {
+    private static final Logger LOG = LoggerFactory.getLogger(LedgerCheck.class);
+    private static final long PROGRESS_EVERY = 1_000_000;
+
+    /**
+     * What the check found.
+     *
+     * @param tree the tree rebuilt from the stored events (the sequencer continues from it)
+     * @param latest the last signed checkpoint in the database, or null
+     * @param problem what is wrong, or null when the ledger is intact
+     */
+    record Result(CompactRange tree, SignedCheckpoint latest, String problem) {}
+
+    private final Connection c;
+    private final List<VerifierKey> trusted;
+    private String problem;
+
+    private LedgerCheck(Connection c, List<VerifierKey> trusted) {
+        this.c = c;
+        this.trusted = trusted;
+    }
+
+    /** Checks the database behind {@code c}; {@code mirrored} is the checkpoint kept beside it, or null. */
+    static Result run(Connection c, List<VerifierKey> trusted, String mirrored) throws SQLException {
+        return new LedgerCheck(c, trusted).check(mirrored);
+    }
+
+    private Result check(String mirrored) throws SQLException {
+        SignedCheckpoint latest = latestStored();
+        SignedCheckpoint outside = mirrored == null ? null : open(mirrored, "the checkpoint file beside the database");
+        long events = count("SELECT COUNT(*) FROM events");
+        long leaves = count("SELECT COUNT(*) FROM ledger_nodes WHERE id < " + (1L << 48));
+        boolean adopting = leaves == 0 && latest == null && mirrored == null && problem == null;
+        if (adopting && events > 0) LOG.info("bringing {} events recorded before the ledger existed into it", events);
+        // The rebuild names the first bad index; the size checks below catch what it cannot see.
+        CompactRange tree = rebuild(adopting, latest, outside);
+        if (latest != null && latest.size() > events)
+            fail("the database holds " + events + " events but its checkpoint signed " + latest.size()
+                    + ": the log was truncated");
+        if (outside != null && outside.size() > events)
+            fail("the database holds " + events + " events but a checkpoint of " + outside.size()
+                    + " was signed before: the database was rolled back or truncated");
+        return new Result(tree, latest, problem);
+    }
+
+    private CompactRange rebuild(boolean adopting, SignedCheckpoint latest, SignedCheckpoint outside)
+            throws SQLException {
+        CompactRange tree = new CompactRange();
+        Hashes hashes = new Hashes();
+        List<byte[]> adopted = new ArrayList<>();
+        try (StoredNodes stored = new StoredNodes(c);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT seq, body FROM events ORDER BY seq")) {
+            while (rs.next()) {
+                long index = tree.size();
+                long seq = rs.getLong(1);
+                if (seq != index) {
+                    fail(
+                            seq > index
+                                    ? "event " + index + " is missing: the next stored event is " + seq
+                                    : "event " + seq + " is stored twice");
+                    break;
+                }
+                byte[] leaf = hashes.leafHash(rs.getString(2).getBytes(StandardCharsets.UTF_8));
+                if (adopting) adopted.add(leaf);
+                else tree.append(leaf, (level, i, hash) -> stored.expect(level, i, hash, this));
+                if (adopting) tree.append(leaf);
+                atSize(tree, latest, "its last signed checkpoint");
+                atSize(tree, outside, "the checkpoint file beside the database");
+                if (tree.size() % PROGRESS_EVERY == 0) LOG.info("ledger check: {} events verified", tree.size());
+            }
+            if (problem == null && !adopting) stored.expectNoMore(tree.size(), this);
+        }
+        if (adopting && !adopted.isEmpty()) adopt(adopted);
+        return tree;
+    }
+
+    private void atSize(CompactRange tree, SignedCheckpoint c, String what) {
+        if (c != null
+                && tree.size() == c.size()
+                && !Hashes.same(tree.root(), c.checkpoint().rootHash()))
+            fail("the events 0.." + (c.size() - 1) + " do not hash to the root of " + what + " (size " + c.size()
+                    + "): an event was changed, removed, inserted or reordered");
+    }
+
+    /** Events from before the ledger: their nodes are written now, once, and signed at the next batch. */
+    private void adopt(List<byte[]> leaves) throws SQLException {
+        CompactRange tree = new CompactRange();
+        try (PreparedStatement p = c.prepareStatement("INSERT INTO ledger_nodes (id, hash) VALUES (?, ?)")) {
+            for (byte[] leaf : leaves) {
+                tree.append(leaf, (level, i, hash) -> {
+                    try {
+                        p.setLong(1, Subtree.id(level, i));
+                        p.setBytes(2, hash);
+                        p.addBatch();
+                    } catch (SQLException e) {
+                        throw new LedgerException("cannot store node: " + e.getMessage(), e);
+                    }
+                });
+            }
+            p.executeBatch();
+        }
+        c.commit();
+    }
+
+    private SignedCheckpoint latestStored() throws SQLException {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1")) {
+            return rs.next() ? open(rs.getString(1), "the last signed checkpoint") : null;
+        }
+    }
+
+    /** Opens a checkpoint with any trusted key; records a problem (and returns null) if none verifies it. */
+    private SignedCheckpoint open(String note, String what) {
+        for (VerifierKey k : trusted) {
+            try {
+                Checkpoint cp = SignedNote.openCheckpoint(note, k);
+                return new SignedCheckpoint(cp, note);
+            } catch (LedgerException e) {
+                // try the next key
+            }
+        }
+        fail(what + " is not signed by this log's key (" + trusted.getFirst()
+                + "): it was replaced or re-signed with another key");
+        return null;
+    }
+
+    private long count(String sql) throws SQLException {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    void fail(String what) {
+        if (problem == null) problem = what;
+    }
+
+    /** One cursor per level over the stored nodes, each read in index order as the rebuild completes them. */
+    private static final class StoredNodes implements AutoCloseable {
+        private final Connection c;
+        private final List<PreparedStatement> statements = new ArrayList<>();
+        private final List<ResultSet> levels = new ArrayList<>();
+        private final List<Long> next = new ArrayList<>();
+
+        StoredNodes(Connection c) {
+            this.c = c;
+        }
+
+        void expect(int level, long index, byte[] hash, LedgerCheck check) {
+            try {
+                ResultSet rs = level(level);
+                if (!rs.next()) {
+                    check.fail(
+                            level == 0
+                                    ? "event " + index + " is not in the stored tree: it was added outside Countersign"
+                                    : what(level, index) + " is missing from the stored tree");
+                    return;
+                }
+                long id = rs.getLong(1);
+                if (id != Subtree.id(level, index)) {
+                    check.fail(what(level, index) + " is missing from the stored tree (found " + Subtree.of(id)
+                            + " in its place)");
+                } else if (!Hashes.same(rs.getBytes(2), hash)) {
+                    check.fail(
+                            level == 0
+                                    ? "event " + index + ": its bytes no longer hash to the leaf stored when it was"
+                                            + " appended: the event was edited, swapped or replaced"
+                                    : what(level, index)
+                                            + " does not match the events under it: the stored tree was edited");
+                }
+            } catch (SQLException e) {
+                throw new LedgerException("cannot read the stored tree: " + e.getMessage(), e);
+            }
+        }
+
+        /** After {@code size} events: no stored node may be left over. */
+        void expectNoMore(long size, LedgerCheck check) throws SQLException {
+            if (!levels.isEmpty() && levels.getFirst().next()) {
+                check.fail("the stored tree has a leaf for event "
+                        + Subtree.of(levels.getFirst().getLong(1)).index()
+                        + " but no such event is stored: events were deleted or the log was truncated");
+                return;
+            }
+            long expected = 2 * size - Long.bitCount(size); // a tree of n leaves has this many complete subtrees
+            try (Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM ledger_nodes")) {
+                rs.next();
+                if (rs.getLong(1) != expected)
+                    check.fail("the stored tree has " + rs.getLong(1) + " nodes where " + size + " events make "
+                            + expected + ": events were deleted or nodes were added");
+            }
+        }
+
+        private ResultSet level(int level) throws SQLException {
+            while (levels.size() <= level) {
+                int l = levels.size();
+                PreparedStatement p =
+                        c.prepareStatement("SELECT id, hash FROM ledger_nodes WHERE id >= ? AND id < ? ORDER BY id");
+                p.setLong(1, Subtree.id(l, 0));
+                p.setLong(2, Subtree.id(l + 1, 0));
+                statements.add(p);
+                levels.add(p.executeQuery());
+            }
+            return levels.get(level);
+        }
+
+        private static String what(int level, long index) {
+            return level == 0 ? "the leaf of event " + index : "node " + new Subtree(level, index);
+        }
+
+        @Override
+        public void close() throws SQLException {
+            for (ResultSet rs : levels) rs.close();
+            for (PreparedStatement p : statements) p.close();
+        }
+    }
+}

@@ -1,0 +1,329 @@
+package io.countersign.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.core.Request;
+import io.countersign.core.RequestListener;
+import io.countersign.core.RequestService;
+import io.countersign.core.Verdict;
+import io.countersign.core.json.Json;
+import io.countersign.core.testing.MutableClock;
+import io.countersign.ledger.CompactRange;
+import io.countersign.ledger.Hashes;
+import io.countersign.ledger.ProofVerifier;
+import io.countersign.ledger.Proofs;
+import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.SignedNote;
+import io.countersign.ledger.SigningKey;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The ledger inside the SQLite store: every event is a leaf in commit order, checkpoints are signed
+ * per batch, proofs come from stored nodes, and each way of tampering with the file is caught when it
+ * is opened again. Real SQLite files throughout; tampering is done with plain SQL, as an attacker with
+ * the file would.
+ */
+class LedgerStoreTest {
+    @TempDir
+    Path dir;
+
+    final MutableClock clock = new MutableClock(Instant.parse("2026-11-21T09:00:00Z"));
+    SqliteStore store;
+
+    Path db() {
+        return dir.resolve("countersign.db");
+    }
+
+    SqliteStore open() {
+        LedgerSettings s = new LedgerSettings(Demo.LEDGER_KEY, List.of(), Duration.ofSeconds(1), 10_000, clock);
+        store = SqliteStore.open(db(), s);
+        return store;
+    }
+
+    @AfterEach
+    void close() {
+        if (store != null) store.close();
+    }
+
+    RequestService service() {
+        return new RequestService(
+                Demo.examplePolicy(), store, Demo.DIRECTORY, clock, new SecureRandom(), RequestListener.NONE);
+    }
+
+    /** Three requests, one approved by two people after its owner was refused: a dozen events. */
+    long history() {
+        RequestService service = service();
+        Request r = service.submit(Demo.BOT, Demo.piiExport("customers"), null).request();
+        try {
+            service.review(r.id(), Demo.ALICE, Verdict.APPROVE, "I own the bot", "cli", r.digest());
+        } catch (RuntimeException refused) {
+            // the owner's approval is refused, and the refusal is an event too
+        }
+        service.review(r.id(), Demo.BOB, Verdict.APPROVE, "ok", "cli", r.digest());
+        service.review(r.id(), Demo.CAROL, Verdict.APPROVE, "ok", "cli", r.digest());
+        service.submit(Demo.ETL, Demo.readQuery(), null);
+        service.submit(Demo.BOT, Demo.piiExport("orders"), null);
+        return store.ledgerSize();
+    }
+
+    @Test
+    void everyEventIsALeafInCommitOrderCarryingItsIndex() {
+        open();
+        long n = history();
+        assertThat(n).isGreaterThanOrEqualTo(10);
+        List<String> entries = store.entries(0, n);
+        assertThat(entries).hasSize((int) n);
+        for (int i = 0; i < n; i++) {
+            JsonNode e = parse(entries.get(i));
+            assertThat(e.get("index").asLong()).isEqualTo(i);
+            assertThat(entries.get(i)).doesNotContain("\"params\"");
+        }
+        assertThat(parse(entries.getFirst()).get("type").asText()).isEqualTo("request.submitted");
+    }
+
+    @Test
+    void aCheckpointIsSignedOnlyOnceItIsDueAndCoversEverythingBeforeIt() {
+        open();
+        long n = history();
+        assertThat(store.latestCheckpoint()).isEmpty(); // interval not yet passed on the test clock
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint c = store.checkpointNow().orElseThrow();
+        assertThat(c.size()).isEqualTo(n);
+        assertThat(SignedNote.openCheckpoint(c.note(), Demo.LEDGER_KEY.verifierKey()))
+                .isEqualTo(c.checkpoint());
+        CompactRange recomputed = new CompactRange();
+        store.entries(0, n).forEach(e -> recomputed.append(Hashes.leaf(e.getBytes(StandardCharsets.UTF_8))));
+        assertThat(c.checkpoint().rootHash()).isEqualTo(recomputed.root());
+    }
+
+    @Test
+    void theIdleWriterSignsAnOverdueCheckpointByItself() throws Exception {
+        open();
+        long n = history();
+        clock.advance(Duration.ofSeconds(2));
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (store.latestCheckpoint().isEmpty() && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(store.latestCheckpoint())
+                .get()
+                .extracting(SignedCheckpoint::size)
+                .isEqualTo(n);
+    }
+
+    @Test
+    void proofsFromStoredNodesVerifyAgainstTheSignedRoot() {
+        open();
+        history();
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint c = store.checkpointNow().orElseThrow();
+        List<String> entries = store.entries(0, c.size());
+        for (int i = 0; i < c.size(); i++) {
+            byte[] leaf = Hashes.leaf(entries.get(i).getBytes(StandardCharsets.UTF_8));
+            ProofVerifier.verifyInclusion(
+                    i,
+                    c.size(),
+                    leaf,
+                    Proofs.inclusion(i, c.size(), store.nodes()),
+                    c.checkpoint().rootHash());
+        }
+        byte[] oldRoot = Proofs.root(5, store.nodes());
+        ProofVerifier.verifyConsistency(
+                5, c.size(), oldRoot, c.checkpoint().rootHash(), Proofs.consistency(5, c.size(), store.nodes()));
+    }
+
+    @Test
+    void reopeningVerifiesTheTreeAndContinuesIt() {
+        open();
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint first = store.checkpointNow().orElseThrow();
+        store.close();
+        open();
+        assertThat(store.integrityProblem()).isEmpty();
+        assertThat(store.latestCheckpoint()).contains(first);
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint second = store.checkpointNow().orElseThrow();
+        assertThat(second.size()).isGreaterThan(first.size());
+        ProofVerifier.verifyConsistency(
+                first.size(),
+                second.size(),
+                first.checkpoint().rootHash(),
+                second.checkpoint().rootHash(),
+                Proofs.consistency(first.size(), second.size(), store.nodes()));
+    }
+
+    // ---- tampering -----------------------------------------------------------------------------
+
+    /** A signed log of a few requests, closed; returns the checkpoint. */
+    SignedCheckpoint closedLog() {
+        open();
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint c = store.checkpointNow().orElseThrow();
+        store.close();
+        store = null;
+        return c;
+    }
+
+    void sql(String... statements) throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db());
+                Statement s = c.createStatement()) {
+            for (String st : statements) s.execute(st);
+        }
+    }
+
+    String problemOnReopen() {
+        open();
+        Optional<String> p = store.integrityProblem();
+        assertThat(p).as("the tampering is found").isPresent();
+        assertThatThrownBy(() -> history()).isInstanceOf(LedgerIntegrityException.class);
+        return p.get();
+    }
+
+    @Test
+    void findsAnEditedEvent() throws Exception {
+        closedLog();
+        sql("UPDATE events SET body = replace(body, '\"verdict\":\"approve\"', '\"verdict\":\"deny\"') WHERE seq = 4");
+        assertThat(problemOnReopen()).contains("event 4").contains("edited");
+    }
+
+    @Test
+    void findsADeletedEvent() throws Exception {
+        closedLog();
+        sql("DELETE FROM events WHERE seq = 3");
+        assertThat(problemOnReopen()).contains("event 3 is missing");
+    }
+
+    @Test
+    void findsTwoSwappedEvents() throws Exception {
+        closedLog();
+        sql(
+                "UPDATE events SET seq = -1 WHERE seq = 2",
+                "UPDATE events SET seq = 2 WHERE seq = 3",
+                "UPDATE events SET seq = 3 WHERE seq = -1");
+        assertThat(problemOnReopen()).contains("event 2").contains("swapped");
+    }
+
+    @Test
+    void findsAForgedEventAppendedAtTheEnd() throws Exception {
+        SignedCheckpoint c = closedLog();
+        sql("INSERT INTO events (seq, request_id, type, at, body) VALUES (" + c.size()
+                + ", 'req_x', 'request.approved', 0, '{\"index\":" + c.size() + "}')");
+        assertThat(problemOnReopen()).contains("event " + c.size() + " is not in the stored tree");
+    }
+
+    @Test
+    void findsATruncatedLogReSignedWithAnotherKey() throws Exception {
+        SignedCheckpoint c = closedLog();
+        long keep = c.size() - 3;
+        SigningKey attacker = SigningKey.generate(Demo.LEDGER_KEY.name(), new SecureRandom());
+        sql("DELETE FROM events WHERE seq >= " + keep, "DELETE FROM checkpoints");
+        // Recompute the tree for the truncated events and sign it with the attacker's key.
+        byte[] root = rootOfStoredEvents(keep);
+        var forged = SignedCheckpoint.sign(new io.countersign.ledger.Checkpoint(attacker.name(), keep, root), attacker);
+        try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + db());
+                PreparedStatement p = conn.prepareStatement(
+                        "INSERT INTO checkpoints (size, root, note, key, signed_at) VALUES (?, ?, ?, ?, 0)")) {
+            p.setLong(1, keep);
+            p.setBytes(2, root);
+            p.setString(3, forged.note());
+            p.setString(4, attacker.verifierKey().toString());
+            p.executeUpdate();
+        }
+        assertThat(problemOnReopen()).contains("not signed by this log's key");
+    }
+
+    @Test
+    void findsAReplacedCheckpointSignature() throws Exception {
+        SignedCheckpoint c = closedLog();
+        String note = c.note();
+        int sig = note.lastIndexOf(' ') + 1;
+        String flipped = note.substring(0, sig) + (note.charAt(sig) == 'A' ? 'B' : 'A') + note.substring(sig + 1);
+        try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + db());
+                PreparedStatement p = conn.prepareStatement("UPDATE checkpoints SET note = ? WHERE size = ?")) {
+            p.setString(1, flipped);
+            p.setLong(2, c.size());
+            p.executeUpdate();
+        }
+        assertThat(problemOnReopen()).contains("not signed by this log's key");
+    }
+
+    @Test
+    void findsADatabaseRolledBackToAnOlderCheckpoint() throws Exception {
+        open();
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint older = store.checkpointNow().orElseThrow();
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        store.checkpointNow();
+        store.close();
+        store = null;
+        long n = older.size();
+        // A consistent database as it was at the older checkpoint: only the file beside it knows better.
+        sql(
+                "DELETE FROM events WHERE seq >= " + n,
+                "DELETE FROM checkpoints WHERE size > " + n,
+                "DELETE FROM ledger_nodes WHERE ((id & 281474976710655) + 1) * (1 << (id >> 48)) > " + n);
+        assertThat(problemOnReopen()).contains("rolled back");
+    }
+
+    @Test
+    void findsAnEditedInteriorNode() throws Exception {
+        closedLog();
+        sql("UPDATE ledger_nodes SET hash = zeroblob(32) WHERE id = " + io.countersign.ledger.Subtree.id(1, 1));
+        assertThat(problemOnReopen()).contains("node").contains("stored tree was edited");
+    }
+
+    @Test
+    void aFailedWorkGivesItsIndexesBack() {
+        open();
+        assertThatThrownBy(() -> store.write(tx -> {
+                    tx.append(new io.countersign.core.LedgerEvent("test.event", null, clock.instant(), "t", null));
+                    throw new IllegalStateException("changed my mind");
+                }))
+                .hasMessage("changed my mind");
+        long n = history();
+        List<String> entries = store.entries(0, n);
+        for (int i = 0; i < n; i++)
+            assertThat(parse(entries.get(i)).get("index").asLong()).isEqualTo(i);
+        store.close();
+        open();
+        assertThat(store.integrityProblem()).isEmpty();
+    }
+
+    private byte[] rootOfStoredEvents(long n) throws SQLException {
+        CompactRange r = new CompactRange();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db());
+                Statement s = c.createStatement();
+                var rs = s.executeQuery("SELECT body FROM events WHERE seq < " + n + " ORDER BY seq")) {
+            while (rs.next()) r.append(Hashes.leaf(rs.getString(1).getBytes(StandardCharsets.UTF_8)));
+        }
+        return r.root();
+    }
+
+    static JsonNode parse(String json) {
+        try {
+            return Json.mapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
