@@ -30,6 +30,26 @@ final class ApiClient {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET(), timeout, Map.of());
     }
 
+    /** A text resource (a checkpoint, a key), exactly as sent. */
+    String getText(String path) {
+        HttpRequest r = HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + key)
+                .timeout(Duration.ofSeconds(30))
+                .GET()
+                .build();
+        try {
+            HttpResponse<byte[]> res = http.send(r, HttpResponse.BodyHandlers.ofByteArray());
+            if (res.statusCode() >= 400)
+                throw new ProblemException(res.statusCode(), Json.mapper().readTree(res.body()));
+            return new String(res.body(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot reach Countersign at " + base + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     JsonNode post(String path, JsonNode body, Map<String, String> headers) {
         byte[] bytes = body == null ? new byte[0] : write(body);
         return send(

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             ClientCommands.Events.class,
             PolicyCommands.class,
             KeygenCommand.class,
+            LedgerCommands.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
