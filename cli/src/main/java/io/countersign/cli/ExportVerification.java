@@ -22,6 +22,7 @@ public final class ExportVerification {
     public static final String ENTRIES = "entries.jsonl";
     public static final String CHECKPOINT = "checkpoint";
     public static final String KEY = "key";
+    public static final String HISTORY = "checkpoints.jsonl";
     private static final JsonFactory JSON = new JsonFactory();
 
     private ExportVerification() {}
@@ -38,6 +39,15 @@ public final class ExportVerification {
             throws IOException {
         LogVerifier v = new LogVerifier(key, read(dir.resolve(CHECKPOINT)), ExportVerification::problem);
         if (previous != null) v.expectEarlier(previous, previousKey == null ? key : previousKey);
+        for (String note : history(dir)) {
+            try {
+                v.expectEarlier(note, key);
+            } catch (VerificationException e) {
+                if (!e.getMessage().contains("no signature by"))
+                    throw new VerificationException("checkpoints.jsonl: " + e.getMessage());
+                // signed before a key rotation: not checked with this key
+            }
+        }
         try (InputStream in = Files.newInputStream(dir.resolve(ENTRIES))) {
             Lines.each(in, (buf, off, len) -> {
                 v.accept(buf, off, len);
@@ -47,6 +57,20 @@ public final class ExportVerification {
         progress.accept(v.count());
         return v.finish();
     }
+
+    /** The export's earlier checkpoints (one JSON string per line), if it has them. */
+    private static java.util.List<String> history(Path dir) throws IOException {
+        Path file = dir.resolve(HISTORY);
+        if (!Files.exists(file)) return java.util.List.of();
+        java.util.List<String> notes = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            if (!line.isBlank()) notes.add(JSON_MAPPER.readValue(line, String.class));
+        }
+        return notes;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON_MAPPER =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 
     private static String read(Path file) throws IOException {
         if (!Files.exists(file)) throw new VerificationException("the export has no " + file.getFileName());

@@ -43,6 +43,7 @@ final class LedgerCommands implements Runnable {
                 "Write the ledger up to its latest signed checkpoint into DIR:",
                 "  entries.jsonl  one leaf per line, exactly the bytes that were hashed",
                 "  checkpoint     the signed checkpoint (C2SP signed note)",
+                "  checkpoints.jsonl  earlier signed checkpoints, one JSON string each, to narrow down a fault",
                 "  key            the log's verifier key"
             })
     static final class Export implements Callable<Integer> {
@@ -76,6 +77,12 @@ final class LedgerCommands implements Runnable {
                 }
             }
             Files.writeString(out.resolve(ExportVerification.CHECKPOINT), note);
+            StringBuilder history = new StringBuilder();
+            for (JsonNode n :
+                    api.get("/v1/ledger/checkpoints", Duration.ofSeconds(60)).get("checkpoints"))
+                history.append(io.countersign.core.json.Json.mapper().writeValueAsString(n.asText()))
+                        .append('\n');
+            Files.writeString(out.resolve(ExportVerification.HISTORY), history);
             Files.writeString(out.resolve(ExportVerification.KEY), key.strip() + "\n");
             System.out.printf(
                     "exported %,d entries to %s (checkpoint root %s)%n", c.size(), out, Hashes.base64(c.rootHash()));

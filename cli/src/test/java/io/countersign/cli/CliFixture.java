@@ -65,6 +65,34 @@ final class CliFixture implements AutoCloseable {
         }
     }
 
+    /** GETs a request's evidence (which signs a checkpoint covering it) and returns the status code. */
+    int evidence(String who, String id) {
+        try {
+            var http = java.net.http.HttpClient.newHttpClient();
+            var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                            "http://127.0.0.1:" + server.port() + "/v1/requests/" + id + "/evidence"))
+                    .header("Authorization", "Bearer " + keys.get(who))
+                    .build();
+            return http.send(req, java.net.http.HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The server's port. */
+    int port() {
+        return server.port();
+    }
+
+    /** The API key of {@code who}. */
+    String key(String who) {
+        return keys.get(who);
+    }
+
     @Override
     public void close() {
         server.close();

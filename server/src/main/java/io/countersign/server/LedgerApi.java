@@ -41,6 +41,7 @@ final class LedgerApi {
     void routes(HttpRules rules) {
         rules.get("/v1/ledger/checkpoint", this::checkpoint)
                 .get("/v1/ledger/key", this::key)
+                .get("/v1/ledger/checkpoints", this::history)
                 .get("/v1/ledger/entries", this::entries)
                 .get("/v1/ledger/proofs/inclusion", this::inclusion)
                 .get("/v1/ledger/proofs/consistency", this::consistency)
@@ -55,6 +56,19 @@ final class LedgerApi {
     private void key(ServerRequest req, ServerResponse res) {
         auth.principal(req);
         text(res, key + "\n");
+    }
+
+    /** Earlier signed checkpoints, oldest first, spread over the log (at most {@code limit}, plus the latest). */
+    private void history(ServerRequest req, ServerResponse res) {
+        auth.principal(req);
+        long limit = param(req, "limit", 1000);
+        if (limit < 1 || limit > 10_000)
+            throw Bodies.problem(400, "out-of-range", "Out of range", "limit: 1 to 10000; got " + limit);
+        ArrayNode notes = Json.mapper().createArrayNode();
+        store.checkpoints((int) limit).forEach(c -> notes.add(c.note()));
+        ObjectNode o = Json.mapper().createObjectNode();
+        o.set("checkpoints", notes);
+        RequestsApi.json(res, Status.OK_200, o);
     }
 
     private void entries(ServerRequest req, ServerResponse res) {
