@@ -2,7 +2,9 @@ package io.countersign.bench;
 
 import io.countersign.core.Durations;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -36,6 +38,32 @@ final class Flags {
             // fall through
         }
         throw new IllegalArgumentException("--" + name + ": must be a whole number >= " + min + "; got '" + v + "'");
+    }
+
+    /** A comma-separated list of whole numbers, each optionally ending in k (thousand) or M (million). */
+    List<Long> counts(String name, List<Long> fallback, long min) {
+        String v = values.get(name);
+        if (v == null) return fallback;
+        List<Long> out = new ArrayList<>();
+        for (String item : v.split(",")) out.add(amount(name, item.strip(), min));
+        return List.copyOf(out);
+    }
+
+    private static long amount(String name, String item, long min) {
+        String digits = item.replace("_", "");
+        long scale = 1;
+        if (digits.endsWith("k") || digits.endsWith("K")) scale = 1_000;
+        if (digits.endsWith("m") || digits.endsWith("M")) scale = 1_000_000;
+        if (scale > 1) digits = digits.substring(0, digits.length() - 1);
+        try {
+            long n = Math.multiplyExact(Long.parseLong(digits), scale);
+            if (n >= min) return n;
+        } catch (NumberFormatException | ArithmeticException ignored) {
+            // fall through
+        }
+        throw new IllegalArgumentException(
+                "--" + name + ": each value must be a whole number >= " + min + " (1000, 200k, 10M); got '" + item
+                        + "'");
     }
 
     Duration duration(String name, Duration fallback) {

@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.core.json.Json;
+import io.countersign.ledger.Checkpoint;
+import io.countersign.ledger.Hashes;
+import io.countersign.ledger.ProofVerifier;
+import io.countersign.ledger.SignedNote;
+import io.countersign.ledger.VerifierKey;
 import io.countersign.server.ApiKeys;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -29,7 +34,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * kill -9 during load: every request and review the server acknowledged is there after restart.
+ * kill -9 during load: every request and review the server acknowledged is there after restart, its
+ * events are in the ledger tree (proved against a signed checkpoint), and the whole log verifies.
  * The server runs as a real separate process on the real SQLite file.
  */
 class CrashRecoveryTest {
@@ -78,9 +84,44 @@ class CrashRecoveryTest {
             }
             assertThat(acknowledged).hasSizeGreaterThanOrEqualTo(150);
             assertThat(reviewed).isNotEmpty();
+            assertLedgerIntact(url2, acknowledged.keySet());
         } finally {
             restarted.destroyForcibly().waitFor();
         }
+    }
+
+    /** Ready (the start-up check passed), each request's events proved, and the export verifies. */
+    private void assertLedgerIntact(String url, Set<String> ids) throws Exception {
+        HttpResponse<String> ready = http.send(
+                HttpRequest.newBuilder(URI.create(url + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+        for (String id : ids) {
+            HttpResponse<String> res = http.send(
+                    HttpRequest.newBuilder(URI.create(url + "/v1/requests/" + id + "/evidence"))
+                            .header("Authorization", "Bearer " + AGENT_KEY)
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonNode ev = Json.mapper().readTree(res.body());
+            VerifierKey key = VerifierKey.parse(ev.path("verifier_key").asText());
+            Checkpoint c = SignedNote.openCheckpoint(ev.path("checkpoint").asText(), key);
+            assertThat(ev.path("events").size()).as("events of %s", id).isGreaterThanOrEqualTo(2);
+            for (JsonNode e : ev.path("events")) {
+                List<byte[]> proof = new ArrayList<>();
+                e.path("proof").forEach(h -> proof.add(Hashes.fromBase64(h.asText())));
+                ProofVerifier.verifyInclusion(
+                        e.path("index").asLong(),
+                        c.size(),
+                        Hashes.leaf(e.path("leaf").asText().getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                        proof,
+                        c.rootHash());
+            }
+        }
+        Path export = dir.resolve("export");
+        CliFixture.Run exported =
+                CliFixture.run("ledger", "export", "--out", export.toString(), "--server", url, "--key", AGENT_KEY);
+        assertThat(exported.exitCode()).as(exported.toString()).isZero();
+        CliFixture.Run verified = CliFixture.run("ledger", "verify", export.toString());
+        assertThat(verified.exitCode()).as(verified.toString()).isZero();
     }
 
     private void load(

@@ -155,6 +155,25 @@ class LedgerApiTest {
                 .isEqualTo("request-not-found");
     }
 
+    @Test
+    void aServerWhoseLedgerWasEditedServesReadsButRefusesEveryWrite() throws Exception {
+        String id = approvedRequest();
+        cs.close();
+        try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("countersign.db"));
+                var s = c.createStatement()) {
+            s.executeUpdate("UPDATE events SET body = replace(body, '\"reason\":\"ok\"', '\"reason\":\"ko\"')"
+                    + " WHERE type = 'review.recorded'");
+        }
+        cs = new ServerFixture(data);
+        Reply write = cs.submit("deploy-bot", ServerFixture.READ_QUERY);
+        assertThat(write.status()).isEqualTo(503);
+        assertThat(write.problem()).isEqualTo("ledger-integrity");
+        assertThat(write.json().path("detail").asText()).contains("edited");
+        assertThat(cs.get("bob", "/readyz").status()).isEqualTo(503);
+        assertThat(cs.get("bob", "/v1/requests/" + id).status()).isEqualTo(200);
+        assertThat(cs.review("dave", id, "deny", "late").problem()).isEqualTo("ledger-integrity");
+    }
+
     /** The evidence call signs a checkpoint covering everything so far; the checkpoint route then shows it. */
     private Checkpoint checkpointCovering() {
         String any = cs.submitted(ServerFixture.READ_QUERY);
