@@ -119,13 +119,15 @@ const evidenceObj = { request_id: 'req-1', checkpoint: note(N, root), verifier_k
 const evidence = write('evidence.json', JSON.stringify(evidenceObj));
 const K = ['--key', signer.vkey];
 
-function run(name, want, args) {
-  const r = spawnSync(process.execPath, [path.join(HERE, 'verify.mjs'), ...args], { encoding: 'utf8' });
-  const out = (r.stdout + r.stderr).trim();
-  check(`${name} -> exit ${want}${r.status === want ? `: ${out.split('\n').at(-1)}` : ''}`, r.status === want, `got exit ${r.status}: ${out}`);
+// Runs the CLI; `expect` is a substring the output must contain (so a failure is for the intended reason).
+function run(name, want, args, expect = want === 0 ? 'OK' : want === 1 ? 'FAIL' : 'usage') {
+  const r = spawnSync(process.execPath, [path.join(HERE, 'verify.mjs'), ...args], { encoding: 'utf8', timeout: 120000 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim(), ok = r.status === want && out.includes(expect);
+  const shown = want === 2 ? out.split('\n')[0] : out.split('\n').at(-1);
+  check(`${name} -> exit ${want}${ok ? `: ${shown}` : ''}`, ok, `got exit ${r.status}${r.error ? ` (${r.error.message})` : ''}, want "${expect}": ${out}`);
 }
 
-run('help', 0, ['--help']);
+run('help', 0, ['--help'], 'usage:');
 run('vectors', 0, ['vectors', VECTORS]);
 run('export', 0, ['export', good]);
 run('export --key', 0, ['export', good, ...K]);
@@ -136,60 +138,71 @@ run('export of an empty log', 0, ['export', makeExport('empty', [], note(0, EMPT
 run('inclusion', 0, ['inclusion', inclProof, cp, ...K, '--leaf', leafFile]);
 run('consistency', 0, ['consistency', consProof, prev, cp, ...K]);
 run('evidence', 0, ['evidence', evidence, ...K]);
+run('evidence with a differing verifier_key (reported, not fatal)', 0, ['evidence',
+  write('ev-vkey.json', JSON.stringify({ ...evidenceObj, verifier_key: other.vkey })), ...K], 'differs from --key');
 
 // tampering: every case must fail with exit 1
 const edited = [...entries]; edited[7] = edited[7].replace('event 7', 'event 7!');
-run('tamper: edited entry', 1, ['export', makeExport('edited', edited, note(N, root))]);
-run('tamper: deleted line', 1, ['export', makeExport('deleted', entries.filter((_, i) => i !== 5), note(N, root))]);
+run('tamper: edited entry', 1, ['export', makeExport('edited', edited, note(N, root))], "computed root");
+run('tamper: deleted line', 1, ['export', makeExport('deleted', entries.filter((_, i) => i !== 5), note(N, root))], "entry 5: \"index\" field is 6");
 const swapped = [...entries]; [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
-run('tamper: swapped lines', 1, ['export', makeExport('swapped', swapped, note(N, root))]);
+run('tamper: swapped lines', 1, ['export', makeExport('swapped', swapped, note(N, root))], "entry 3: \"index\" field is 4");
 run('tamper: swapped lines with renumbered index', 1, ['export', makeExport('swapped2', swapped.map((e, i) =>
-  JSON.stringify({ ...JSON.parse(e), index: i })), note(N, root))]);
-run('tamper: extra entry', 1, ['export', makeExport('extra', [...entries, JSON.stringify({ index: N })], note(N, root))]);
-run('tamper: invalid JSON line', 1, ['export', makeExport('badjson', [...entries.slice(0, 36), '{"index":36,'], note(N, root))]);
+  JSON.stringify({ ...JSON.parse(e), index: i })), note(N, root))], "computed root");
+run('tamper: extra entry', 1, ['export', makeExport('extra', [...entries, JSON.stringify({ index: N })], note(N, root))], "38 entries but the checkpoint size is 37");
+run('tamper: invalid JSON line', 1, ['export', makeExport('badjson', [...entries.slice(0, 36), '{"index":36,'], note(N, root))], "entry 36: not valid JSON");
 const noNl = makeExport('nonl', entries, note(N, root));
 fs.writeFileSync(path.join(noNl, 'entries.jsonl'), entries.join('\n'));
-run('tamper: missing final newline', 1, ['export', noNl]);
+run('tamper: missing final newline', 1, ['export', noNl], "entry 36: last line does not end with a newline");
 const crlf = makeExport('crlf', entries, note(N, root));
 fs.writeFileSync(path.join(crlf, 'entries.jsonl'), entries.map((e) => e + '\r\n').join(''));
-run('tamper: CRLF line endings', 1, ['export', crlf]);
+run('tamper: CRLF line endings', 1, ['export', crlf], "computed root");
 const flipped = (() => {
   const n = note(N, root), i = n.lastIndexOf(' ') + 1, sig = Buffer.from(n.slice(i, -1), 'base64');
   sig[20] ^= 0x01;
   return n.slice(0, i) + sig.toString('base64') + '\n';
 })();
-run('tamper: flipped signature byte', 1, ['export', makeExport('flipped', entries, flipped)]);
-run('tamper: root line changed after signing', 1, ['export', makeExport('reroot', entries, note(N, root).replace(root.toString('base64'), rootM.toString('base64')))]);
-run('tamper: control character in note', 1, ['export', makeExport('ctrl', entries, note(N, root, signer, 'x\ty\n'))]);
-run('tamper: wrong key (--key)', 1, ['export', good, '--key', stranger.vkey]);
-run('tamper: wrong key (key file)', 1, ['export', makeExport('wrongkey', entries, note(N, root), stranger.vkey)]);
-run('tamper: signed by another key of the same name', 1, ['export', makeExport('stranger', entries, note(N, root, stranger))]);
-run('tamper: verifier key with wrong key id', 1, ['export', good, '--key', signer.vkey.replace(/\+([0-9a-f]{8})\+/, (_, h) => `+${h.slice(0, 7)}${h[7] === '0' ? '1' : '0'}+`)]);
-run('tamper: previous checkpoint larger than current', 1, ['export', makeExport('small', entries.slice(0, M), note(M, rootM)), '--previous', cp]);
-run('tamper: previous checkpoint with wrong root', 1, ['export', good, '--previous', write('prevbad', note(M, mth(leaves.slice(1, M + 1))))]);
+run('tamper: flipped signature byte', 1, ['export', makeExport('flipped', entries, flipped)], "signature does not verify");
+run('tamper: root line changed after signing', 1, ['export', makeExport('reroot', entries, note(N, root).replace(root.toString('base64'), rootM.toString('base64')))], "signature does not verify");
+run('tamper: control character in note', 1, ['export', makeExport('ctrl', entries, note(N, root, signer, 'x\ty\n'))], "control character");
+run('tamper: wrong key (--key)', 1, ['export', good, '--key', stranger.vkey], "no signature by");
+run('tamper: wrong key (key file)', 1, ['export', makeExport('wrongkey', entries, note(N, root), stranger.vkey)], "no signature by");
+run('tamper: signed by another key of the same name', 1, ['export', makeExport('stranger', entries, note(N, root, stranger))], "no signature by");
+run('tamper: verifier key with wrong key id', 1, ['export', good, '--key', signer.vkey.replace(/\+([0-9a-f]{8})\+/, (_, h) => `+${h.slice(0, 7)}${h[7] === '0' ? '1' : '0'}+`)], "does not match the key");
+run('tamper: previous checkpoint larger than current', 1, ['export', makeExport('small', entries.slice(0, M), note(M, rootM)), '--previous', cp], "previous checkpoint size 37 is larger than current size 20");
+run('tamper: previous checkpoint with wrong root', 1, ['export', good, '--previous', write('prevbad', note(M, mth(leaves.slice(1, M + 1))))], "root of the first 20 entries");
 run('tamper: previous checkpoint with other origin', 1, ['export', good, '--previous',
-  write('prevorigin', (() => { const t = checkpointText('other/log', M, rootM); return t + '\n' + signer.sigLine(t); })())]);
-run('tamper: inclusion with wrong leaf file', 1, ['inclusion', inclProof, cp, ...K, '--leaf', write('leaf12', entries[12])]);
+  write('prevorigin', (() => { const t = checkpointText('other/log', M, rootM); return t + '\n' + signer.sigLine(t); })())], "origin");
+run('tamper: inclusion with wrong leaf file', 1, ['inclusion', inclProof, cp, ...K, '--leaf', write('leaf12', entries[12])], "is not the hash of the leaf file");
 const badIncl = JSON.parse(fs.readFileSync(inclProof)); badIncl.hashes[2] = leaves[0].toString('base64');
-run('tamper: inclusion with altered proof hash', 1, ['inclusion', write('incl-bad.json', JSON.stringify(badIncl)), cp, ...K]);
-run('tamper: inclusion with wrong size', 1, ['inclusion', write('incl-size.json', JSON.stringify({ ...JSON.parse(fs.readFileSync(inclProof)), size: N - 1 })), cp, ...K]);
-run('tamper: inclusion with wrong key', 1, ['inclusion', inclProof, cp, '--key', stranger.vkey]);
+run('tamper: inclusion with altered proof hash', 1, ['inclusion', write('incl-bad.json', JSON.stringify(badIncl)), cp, ...K], "does not lead to the root");
+run('tamper: inclusion with wrong size', 1, ['inclusion', write('incl-size.json', JSON.stringify({ ...JSON.parse(fs.readFileSync(inclProof)), size: N - 1 })), cp, ...K], "differs from checkpoint size");
+run('tamper: inclusion with wrong key', 1, ['inclusion', inclProof, cp, '--key', stranger.vkey], "no signature by");
 run('tamper: consistency with altered proof', 1, ['consistency', write('cons-bad.json', JSON.stringify({ old: M, new: N,
-  hashes: consistencyProof(M, leaves).reverse().map((h) => h.toString('base64')) })), prev, cp, ...K]);
-run('tamper: consistency with mismatched old checkpoint', 1, ['consistency', consProof, write('prev21', note(M + 1, mth(leaves.slice(0, M + 1)))), cp, ...K]);
-run('tamper: evidence with other request_id', 1, ['evidence', write('ev-rid.json', JSON.stringify({ ...evidenceObj, request_id: 'req-2' })), ...K]);
+  hashes: consistencyProof(M, leaves).reverse().map((h) => h.toString('base64')) })), prev, cp, ...K], "consistency proof does not lead");
+run('tamper: consistency with mismatched old checkpoint', 1, ['consistency', consProof, write('prev21', note(M + 1, mth(leaves.slice(0, M + 1)))), cp, ...K], "differs from old checkpoint size");
+run('tamper: evidence with other request_id', 1, ['evidence', write('ev-rid.json', JSON.stringify({ ...evidenceObj, request_id: 'req-2' })), ...K], "request_id");
 const evLeaf = structuredClone(evidenceObj); evLeaf.events[2].leaf = evLeaf.events[2].leaf.replace('event', 'Event');
-run('tamper: evidence with altered leaf', 1, ['evidence', write('ev-leaf.json', JSON.stringify(evLeaf)), ...K]);
+run('tamper: evidence with altered leaf', 1, ['evidence', write('ev-leaf.json', JSON.stringify(evLeaf)), ...K], "event 2 (index 22): inclusion proof does not lead");
 const evIdx = structuredClone(evidenceObj); evIdx.events[1].index = 5;
-run('tamper: evidence with wrong index', 1, ['evidence', write('ev-idx.json', JSON.stringify(evIdx)), ...K]);
-run('tamper: evidence with wrong key', 1, ['evidence', evidence, '--key', stranger.vkey]);
+run('tamper: evidence with wrong index', 1, ['evidence', write('ev-idx.json', JSON.stringify(evIdx)), ...K], "event 1 (index 5)");
+{ // a correctly signed tree whose leaf 3 carries the wrong "index" field
+  const e2 = entries.map((e, i) => (i === 3 ? JSON.stringify({ ...JSON.parse(e), index: 99 }) : e));
+  const l2 = e2.map((e) => leafHash(Buffer.from(e, 'utf8')));
+  run('tamper: evidence leaf with wrong "index" field', 1, ['evidence', write('ev-field.json', JSON.stringify({ ...evidenceObj,
+    request_id: 'req-0', checkpoint: note(N, mth(l2)),
+    events: [{ index: 3, leaf: e2[3], proof: inclusionPath(3, l2).map((h) => h.toString('base64')) }] })), ...K], 'leaf "index" field is 99');
+  run('tamper: export with wrong "index" field', 1, ['export', makeExport('field', e2, note(N, mth(l2)))], 'entry 3: "index" field is 99');
+}
+run('tamper: evidence with wrong key', 1, ['evidence', evidence, '--key', stranger.vkey], "no signature by");
 
 // usage errors: exit 2
 run('usage: no arguments', 2, []);
 run('usage: unknown command', 2, ['frobnicate']);
 run('usage: inclusion without --key', 2, ['inclusion', inclProof, cp]);
 run('usage: unknown option', 2, ['export', good, '--bogus', 'x']);
-run('usage: missing proof file', 2, ['consistency', path.join(tmp, 'nope.json'), prev, cp, ...K]);
+run('usage: export DIR does not exist', 2, ['export', path.join(tmp, 'no-such-dir')], 'is not a directory');
+run('usage: missing proof file', 2, ['consistency', path.join(tmp, 'nope.json'), prev, cp, ...K], "cannot read");
 
 fs.rmSync(tmp, { recursive: true, force: true });
 console.log(`\n${passed} passed, ${failed} failed`);

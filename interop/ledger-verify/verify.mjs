@@ -123,9 +123,9 @@ const validName = (n) => n.length > 0 && !/[\s+]/u.test(n);
 export const keyId = (name, pub) => sha256(Buffer.from(name, 'utf8'), Buffer.from([0x0a, 0x01]), pub).subarray(0, 4);
 
 export function parseVerifierKey(vkey) {
-  const parts = String(vkey).trim().split('+');
-  if (parts.length !== 3) fail('verifier key is not <name>+<hex id>+<base64 key>');
-  const [name, hex, data] = parts;
+  const m = /^([^+]*)\+([^+]*)\+(.*)$/s.exec(String(vkey).trim()); // base64 may itself contain '+'
+  if (!m) fail('verifier key is not <name>+<hex id>+<base64 key>');
+  const [, name, hex, data] = m;
   if (!validName(name)) fail('verifier key has an invalid name');
   if (!/^[0-9a-f]{8}$/.test(hex)) fail('verifier key id is not 8 lowercase hex digits');
   const raw = b64(data, 'verifier key data');
@@ -215,13 +215,15 @@ function cmdVectors([dir]) {
 }
 
 async function cmdExport([dir], opts) {
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
   const inDir = (f) => path.join(dir, f);
   const must = (f) => { try { return fs.readFileSync(inDir(f)); } catch (e) { fail(`cannot read ${inDir(f)}: ${e.code || e.message}`); } };
+  const prevBytes = opts.previous && readArg(opts.previous);
   const vk = parseVerifierKey(opts.key ?? must('key').toString('utf8'));
   const cp = openCheckpoint(must('checkpoint'), vk);
   let prev = null, prevRoot = null;
-  if (opts.previous) {
-    prev = openCheckpoint(readArg(opts.previous), vk);
+  if (prevBytes) {
+    prev = openCheckpoint(prevBytes, vk);
     if (prev.origin !== cp.origin) fail(`previous checkpoint origin ${JSON.stringify(prev.origin)} differs from ${JSON.stringify(cp.origin)}`);
     if (prev.size > cp.size) fail(`previous checkpoint size ${prev.size} is larger than current size ${cp.size}`);
     if (prev.size === 0) prevRoot = EMPTY_ROOT;
@@ -254,15 +256,16 @@ async function cmdExport([dir], opts) {
 }
 
 function cmdInclusion([proofFile, cpFile], opts) {
+  const [proofText, cpBytes, leafBytes] = [readArg(proofFile), readArg(cpFile), opts.leaf && readArg(opts.leaf)];
   const vk = parseVerifierKey(opts.key);
-  const p = parseJson(readArg(proofFile).toString('utf8'), 'proof');
-  const cp = openCheckpoint(readArg(cpFile), vk);
+  const p = parseJson(proofText.toString('utf8'), 'proof');
+  const cp = openCheckpoint(cpBytes, vk);
   const idx = index(p.index, 'index'), size = index(p.size, 'size');
   if (size !== cp.size) fail(`proof size ${size} differs from checkpoint size ${cp.size}`);
   const lh = b64(p.leaf_hash, 'leaf_hash');
   need32(lh, 'leaf_hash');
   if (opts.leaf) {
-    const want = leafHash(readArg(opts.leaf));
+    const want = leafHash(leafBytes);
     if (!want.equals(lh)) fail(`leaf_hash ${lh.toString('base64')} is not the hash of the leaf file (${want.toString('base64')})`);
   }
   verifyInclusion(idx, size, lh, hashList(p.hashes, 'hashes'), cp.root);
@@ -270,9 +273,10 @@ function cmdInclusion([proofFile, cpFile], opts) {
 }
 
 function cmdConsistency([proofFile, oldFile, newFile], opts) {
+  const [proofText, oldBytes, newBytes] = [readArg(proofFile), readArg(oldFile), readArg(newFile)];
   const vk = parseVerifierKey(opts.key);
-  const p = parseJson(readArg(proofFile).toString('utf8'), 'proof');
-  const oldCp = openCheckpoint(readArg(oldFile), vk), newCp = openCheckpoint(readArg(newFile), vk);
+  const p = parseJson(proofText.toString('utf8'), 'proof');
+  const oldCp = openCheckpoint(oldBytes, vk), newCp = openCheckpoint(newBytes, vk);
   const m = index(p.old, 'old'), n = index(p.new, 'new');
   if (oldCp.origin !== newCp.origin) fail('old and new checkpoints have different origins');
   if (m !== oldCp.size) fail(`proof old size ${m} differs from old checkpoint size ${oldCp.size}`);
@@ -282,8 +286,9 @@ function cmdConsistency([proofFile, oldFile, newFile], opts) {
 }
 
 function cmdEvidence([file], opts) {
+  const evText = readArg(file);
   const vk = parseVerifierKey(opts.key);
-  const ev = parseJson(readArg(file).toString('utf8'), 'evidence');
+  const ev = parseJson(evText.toString('utf8'), 'evidence');
   if (ev === null || typeof ev !== 'object') fail('evidence is not a JSON object');
   if (typeof ev.checkpoint !== 'string') fail('evidence has no checkpoint string');
   if (typeof ev.request_id !== 'string') fail('evidence has no request_id string');

@@ -23,15 +23,12 @@ final class SubmissionEvents {
 
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final String[] ACTIONS = {"db.query", "shell.exec", "k8s.scale", "deploy.promote", "secrets.read"};
-    private static final String[] AGENTS = {"deploy-bot", "billing-agent", "support-copilot", "etl-runner"};
+    private static final String[] AGENTS = {"deploy-bot", "billing-agent", "support-bot", "etl-runner"};
     private static final String[] OWNERS = {"alice", "bob", "platform-team", "data-eng"};
-    private static final String[] RESOURCES = {"orders", "payments-db", "web-frontend", "ledger-replica"};
+    private static final String[] RESOURCES = {"orders", "payments", "web", "invoices"};
     private static final String[] DOMAINS = {"payments", "checkout", "identity", "analytics"};
     private static final String[] JUSTIFICATIONS = {
-        "nightly reconciliation of settled orders against the payment processor",
-        "scale out for the campaign traffic spike, rollback plan in RUN-4411",
-        "customer ticket 88213: refund status lookup",
-        "promote release 2025.03.2 after green canary",
+        "nightly reconciliation", "campaign traffic spike", "ticket 88213: refund lookup", "promote release 2025.03.2",
     };
 
     private final SplittableRandom random;
@@ -74,11 +71,11 @@ final class SubmissionEvents {
                 .put("digest", digest)
                 .put("owner", pick(OWNERS));
         ObjectNode resource = d.putObject("resource")
-                .put("type", "service")
+                .put("type", "table")
                 .put("id", pick(RESOURCES))
                 .put("env", random.nextInt(4) == 0 ? "staging" : "prod")
                 .put("domain", pick(DOMAINS));
-        resource.putArray("tags").add("tier-1").add(random.nextBoolean() ? "pii" : "internal");
+        resource.putArray("tags").add(random.nextBoolean() ? "pii" : "tier-1");
         return new LedgerEvent("request.submitted", id, now, agent, d);
     }
 

@@ -12,7 +12,7 @@ final class RequestEvents {
 
     private RequestEvents() {}
 
-    static LedgerEvent submitted(Request r) {
+    static LedgerEvent submitted(Request r, java.util.List<String> paramsInClear) {
         ActionRequest a = r.action();
         ObjectNode d = F.objectNode()
                 .put("requester_kind", r.requester().kind().wire())
@@ -29,6 +29,12 @@ final class RequestEvents {
                 .put("env", a.resource().env())
                 .put("domain", a.resource().domain());
         a.resource().tags().forEach(resource.putArray("tags")::add);
+        ObjectNode clear = F.objectNode();
+        for (String name : paramsInClear) {
+            var v = a.action().params().get(name);
+            if (v != null) clear.set(name, v);
+        }
+        if (!clear.isEmpty()) d.set("params_in_clear", clear);
         return new LedgerEvent(
                 "request.submitted", r.id(), r.createdAt(), r.requester().id(), d);
     }

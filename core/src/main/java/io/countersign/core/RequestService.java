@@ -91,7 +91,8 @@ public final class RequestService {
                         requester.id(), idempotencyKey, new IdempotentSubmission(request.id(), fingerprint));
             }
             tx.insert(request);
-            tx.append(RequestEvents.submitted(request));
+            tx.append(RequestEvents.submitted(
+                    request, policy.paramsInClear(request.action().action().type())));
             tx.append(RequestEvents.decided(request));
             if (request.grant() != null) tx.append(RequestEvents.grantIssued(request));
             return new Step.Done<>(new Submitted(request, false), null);

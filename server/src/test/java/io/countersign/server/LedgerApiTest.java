@@ -82,6 +82,11 @@ class LedgerApiTest {
             ProofVerifier.verifyInclusion(e.get("index").asLong(), c.size(), Hashes.leaf(leaf), proof, c.rootHash());
             JsonNode event = json(e.get("leaf").asText());
             assertThat(event.get("request_id").asText()).isEqualTo(id);
+            assertThat(event.has("params")).as("params appear only as a hash").isFalse();
+            if (event.get("type").asText().equals("request.submitted")) {
+                assertThat(event.get("params_sha256").asText()).hasSize(64);
+                assertThat(event.get("params_in_clear").toString()).isEqualTo("{\"table\":\"customers\"}");
+            }
             types.add(event.get("type").asText());
         }
         assertThat(types)

@@ -59,14 +59,19 @@ public final class Policy {
             .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
 
+    private static final java.util.regex.Pattern SECRET_NAME =
+            java.util.regex.Pattern.compile("(?i).*(password|passwd|secret|token|credential|api_?key|private_?key).*");
+
     private final String version;
+    private final Map<String, List<String>> keepInClear;
     private final List<Rule> rules;
     private final Effect defaultEffect;
     private final Map<String, Rule[]> candidatesByType;
     private final Rule[] unpinned;
 
-    private Policy(String version, List<Rule> rules, Effect defaultEffect) {
+    private Policy(String version, List<Rule> rules, Effect defaultEffect, Map<String, List<String>> keepInClear) {
         this.version = version;
+        this.keepInClear = keepInClear;
         this.rules = List.copyOf(rules);
         this.defaultEffect = defaultEffect;
         this.unpinned = rules.stream().filter(r -> r.pinnedTypes().isEmpty()).toArray(Rule[]::new);
@@ -83,7 +88,26 @@ public final class Policy {
         Effect defaultEffect =
                 Effect.of(convert(top.defaultDecision(), PolicyFile.Outcome.class, "default"), "default");
         List<Rule> rules = compileRules(top.rules() == null ? List.of() : top.rules());
-        return new Policy(versionOf(yaml), rules, defaultEffect);
+        return new Policy(versionOf(yaml), rules, defaultEffect, keepInClear(top.ledger()));
+    }
+
+    private static Map<String, List<String>> keepInClear(PolicyFile.Ledger ledger) {
+        if (ledger == null || ledger.keepInClear() == null) return Map.of();
+        for (var e : ledger.keepInClear().entrySet()) {
+            for (String name : e.getValue() == null ? List.<String>of() : e.getValue()) {
+                if (SECRET_NAME.matcher(name).matches())
+                    throw new PolicyException("ledger.keep_in_clear." + e.getKey() + ": '" + name
+                            + "' looks like a secret; secrets never enter the ledger");
+            }
+        }
+        Map<String, List<String>> out = new java.util.HashMap<>();
+        ledger.keepInClear().forEach((type, names) -> out.put(type, names == null ? List.of() : List.copyOf(names)));
+        return Map.copyOf(out);
+    }
+
+    /** The names of the params of {@code actionType} whose values the ledger keeps in clear (policy's ledger.keep_in_clear). */
+    public List<String> paramsInClear(String actionType) {
+        return keepInClear.getOrDefault(actionType, List.of());
     }
 
     /** {@code sha256:} and the hex SHA-256 of the policy file's bytes. */

@@ -14,7 +14,11 @@ final class PolicyFile {
             @JsonProperty(value = "default", required = true)
             JsonNode defaultDecision,
 
-            List<JsonNode> rules) {}
+            List<JsonNode> rules,
+            Ledger ledger) {}
+
+    /** What the ledger may keep in clear: action type to the names of params whose values are not secret. */
+    record Ledger(java.util.Map<String, List<String>> keepInClear) {}
 
     record Outcome(
             String decision,

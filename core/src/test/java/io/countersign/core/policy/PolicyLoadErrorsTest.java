@@ -157,4 +157,21 @@ class PolicyLoadErrorsTest {
     void refusesAFileThatIsNotAMapping() {
         assertThatThrownBy(() -> Policy.parse("- just\n- a list\n")).isInstanceOf(PolicyException.class);
     }
+
+    @Test
+    void refusesKeepingASecretLookingParamInClear() {
+        String yaml = "version: 1\ndefault: { decision: deny, reason: no }\n"
+                + "ledger: { keep_in_clear: { http.call: [url, auth_token] } }\n";
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Policy.parse(yaml))
+                .isInstanceOf(PolicyException.class)
+                .hasMessageContainingAll("ledger.keep_in_clear.http.call", "auth_token", "secret");
+    }
+
+    @Test
+    void keepsInClearOnlyTheNamedParamsOfTheNamedType() {
+        Policy p = Policy.parse("version: 1\ndefault: { decision: deny, reason: no }\n"
+                + "ledger: { keep_in_clear: { db.export: [table] } }\n");
+        org.assertj.core.api.Assertions.assertThat(p.paramsInClear("db.export")).containsExactly("table");
+        org.assertj.core.api.Assertions.assertThat(p.paramsInClear("db.query")).isEmpty();
+    }
 }
