@@ -179,6 +179,45 @@ class LedgerApiTest {
         assertThat(cs.review("dave", id, "deny", "late").problem()).isEqualTo("ledger-integrity");
     }
 
+    @Test
+    void aRotatedKeyIsAnEventAndTheOldCheckpointsStillCount() throws Exception {
+        approvedRequest();
+        Checkpoint before = checkpointCovering();
+        VerifierKey oldKey = key();
+        cs.close();
+        var newKey = io.countersign.ledger.SigningKey.generate(oldKey.name(), new java.security.SecureRandom());
+        Path keyFile = data.resolve("next.key");
+        io.countersign.server.config.LedgerKeys.writeSecret(keyFile, newKey.encode() + "\n");
+        cs = new ServerFixture(
+                data,
+                new io.countersign.server.config.ServerConfig.Ledger(
+                        keyFile, null, java.time.Duration.ofSeconds(1), 100));
+        assertThat(cs.get("bob", "/readyz").status()).isEqualTo(200);
+        assertThat(key()).isEqualTo(newKey.verifierKey());
+        JsonNode rotated =
+                json(cs.get("bob", "/v1/ledger/entries?start=" + before.size() + "&end=" + (before.size() + 1))
+                        .json()
+                        .get("entries")
+                        .get(0)
+                        .get("leaf")
+                        .asText());
+        assertThat(rotated.get("type").asText()).isEqualTo("ledger.key_rotated");
+        assertThat(rotated.get("previous_key").asText()).isEqualTo(oldKey.toString());
+        assertThat(rotated.get("key").asText()).isEqualTo(newKey.verifierKey().toString());
+        approvedRequest();
+        Checkpoint after = checkpointCovering();
+        JsonNode cp = cs.get("bob", "/v1/ledger/proofs/consistency?old=" + before.size() + "&new=" + after.size())
+                .json();
+        ProofVerifier.verifyConsistency(before.size(), after.size(), before.rootHash(), after.rootHash(), hashes(cp));
+        // Restarting again with the new key trusts both keys' checkpoints and rotates nothing.
+        cs.close();
+        cs = new ServerFixture(
+                data,
+                new io.countersign.server.config.ServerConfig.Ledger(
+                        keyFile, null, java.time.Duration.ofSeconds(1), 100));
+        assertThat(cs.get("bob", "/readyz").status()).isEqualTo(200);
+    }
+
     /** The evidence call signs a checkpoint covering everything so far; the checkpoint route then shows it. */
     private Checkpoint checkpointCovering() {
         String any = cs.submitted(ServerFixture.READ_QUERY);

@@ -48,6 +48,10 @@ final class ServerFixture implements AutoCloseable {
             HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     ServerFixture(Path dataDir) {
+        this(dataDir, null);
+    }
+
+    ServerFixture(Path dataDir, ServerConfig.Ledger ledger) {
         List<ServerConfig.Identity> identities =
                 DemoIdentities.principals().stream().map(this::identity).toList();
         ServerConfig config = new ServerConfig(
@@ -59,7 +63,7 @@ final class ServerFixture implements AutoCloseable {
                 Duration.ofSeconds(1),
                 Duration.ofMinutes(5),
                 false,
-                null);
+                ledger);
         this.server = CountersignServer.start(config, clock);
     }
 
