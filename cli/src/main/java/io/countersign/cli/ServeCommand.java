@@ -47,6 +47,10 @@ final class ServeCommand implements Callable<Integer> {
         String url = "http://" + cfg.host() + ":" + server.port();
         System.out.println("Countersign is running at " + url + "  (policy: " + cfg.policyFile() + ", data: "
                 + cfg.dataDir() + ")");
+        System.out.println("Ledger verifier key (give it to your auditors): " + server.verifierKey());
+        server.integrityProblem()
+                .ifPresent(p -> System.out.println("LEDGER INTEGRITY CHECK FAILED: " + p
+                        + "\nServing reads only; every write is refused until this is resolved."));
         if (cfg.demo()) printDemo(cfg, url);
         System.out.flush();
         stopped.await();

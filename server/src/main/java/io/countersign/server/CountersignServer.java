@@ -43,6 +43,7 @@ public final class CountersignServer implements AutoCloseable {
 
     private final ServerConfig config;
     private final SqliteStore store;
+    private final io.countersign.ledger.VerifierKey verifierKey;
     private final RequestService service;
     private final Metrics metrics;
     private final WebServer web;
@@ -54,6 +55,7 @@ public final class CountersignServer implements AutoCloseable {
         Policy policy = loadPolicy(config);
         SecureRandom random = new SecureRandom();
         LedgerKeys.Loaded keys = LedgerKeys.load(config.ledger(), config.dataDir(), random);
+        this.verifierKey = keys.key().verifierKey();
         this.store = SqliteStore.open(
                 config.dataDir().resolve("countersign.db"),
                 new LedgerSettings(
@@ -131,6 +133,16 @@ public final class CountersignServer implements AutoCloseable {
 
     public int port() {
         return web.port();
+    }
+
+    /** The ledger's verifier key, {@code name+hash+base64}. */
+    public io.countersign.ledger.VerifierKey verifierKey() {
+        return verifierKey;
+    }
+
+    /** Why the ledger failed its start-up check (then every write is refused), or empty. */
+    public java.util.Optional<String> integrityProblem() {
+        return store.integrityProblem();
     }
 
     public ServerConfig config() {
