@@ -32,9 +32,12 @@ final class Sequencer {
     private volatile long size;
     private volatile SignedCheckpoint latest;
     private Instant lastSigned;
+    private final boolean frozen;
 
-    Sequencer(LedgerSettings settings, CompactRange tree, SignedCheckpoint latest) {
+    /** With {@code frozen}, the ledger failed its check: nothing is ever signed over it. */
+    Sequencer(LedgerSettings settings, CompactRange tree, SignedCheckpoint latest, boolean frozen) {
         this.settings = settings;
+        this.frozen = frozen;
         this.tree = tree;
         this.size = tree.size();
         this.latest = latest;
@@ -75,12 +78,14 @@ final class Sequencer {
 
     /** Whether the writer, idle, should run an empty batch to sign waiting entries. */
     boolean checkpointOverdue() {
+        if (frozen) return false;
         long waiting = tree.size() - (latest == null ? 0 : latest.size());
         return waiting > 0 && !settings.clock().instant().isBefore(lastSigned.plus(settings.checkpointInterval()));
     }
 
     /** Folds the batch's leaves into the tree and signs a checkpoint if due, inside the open transaction. */
     void integrate(SqlTx tx) {
+        if (frozen) throw new LedgerIntegrityException("the ledger is frozen");
         next = tree.copy();
         for (byte[] leaf : batch) next.append(leaf, tx::insertNode);
         tx.flushNodes();

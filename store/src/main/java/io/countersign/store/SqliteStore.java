@@ -52,7 +52,7 @@ public final class SqliteStore implements RequestStore {
         this.file = file;
         this.mirror = mirrorOf(file);
         this.integrityProblem = check.problem();
-        this.sequencer = new Sequencer(ledger, check.tree(), check.latest());
+        this.sequencer = new Sequencer(ledger, check.tree(), check.latest(), check.problem() != null);
         this.writer = new GroupCommitter(writeConnection, sequencer, this::mirror);
     }
 
@@ -155,6 +155,7 @@ public final class SqliteStore implements RequestStore {
 
     /** Signs a checkpoint now if entries wait for one, and returns the latest. */
     public Optional<SignedCheckpoint> checkpointNow() {
+        if (integrityProblem != null) return latestCheckpoint(); // never sign over a ledger that failed its check
         if (sequencer.latest() == null || sequencer.latest().size() < sequencer.size()) {
             writer.submit(tx -> {
                 ((SqlTx) tx).wantCheckpoint();
