@@ -61,9 +61,8 @@ final class Flags {
         } catch (NumberFormatException | ArithmeticException ignored) {
             // fall through
         }
-        throw new IllegalArgumentException(
-                "--" + name + ": each value must be a whole number >= " + min + " (1000, 200k, 10M); got '" + item
-                        + "'");
+        throw new IllegalArgumentException("--" + name + ": each value must be a whole number >= " + min
+                + " (1000, 200k, 10M); got '" + item + "'");
     }
 
     Duration duration(String name, Duration fallback) {

@@ -84,7 +84,13 @@ public final class LedgerAppendLoad {
 
     /** What one phase did. */
     private record Measured(
-            long writes, long nanos, Histogram latency, GroupCommitter.Stats before, GroupCommitter.Stats after, long cpu) {}
+            long writes,
+            long nanos,
+            Histogram latency,
+            GroupCommitter.Stats before,
+            GroupCommitter.Stats after,
+            long cpu,
+            String gc) {}
 
     private Measured phase(SqliteStore store, int k, long eventCount, long seed) throws InterruptedException {
         long writes = (eventCount + k - 1) / k;
@@ -93,6 +99,7 @@ public final class LedgerAppendLoad {
         List<Future<?>> tasks = new ArrayList<>();
         GroupCommitter.Stats before = store.writeStats();
         long cpu = Report.processCpuNanos();
+        Report.GcTotals gc = Report.GcTotals.now();
         long start = System.nanoTime();
         try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int w = 0; w < writers; w++) {
@@ -107,7 +114,13 @@ public final class LedgerAppendLoad {
         Histogram all = Report.micros();
         histograms.forEach(all::add);
         return new Measured(
-                writes, nanos, all, before, store.writeStats(), Report.processCpuNanos() - cpu);
+                writes,
+                nanos,
+                all,
+                before,
+                store.writeStats(),
+                Report.processCpuNanos() - cpu,
+                Report.GcTotals.now().since(gc));
     }
 
     private static void write(SqliteStore store, SubmissionEvents source, int k, AtomicLong remaining, Histogram h) {
@@ -146,9 +159,10 @@ public final class LedgerAppendLoad {
         System.out.println("write latency: " + Report.latencies(m.latency()));
         System.out.printf(
                 Locale.ROOT,
-                "CPU %.1f s of this JVM (%.1f us per event); ledger now %,d events, %s on disk%n",
+                "CPU %.1f s of this JVM (%.1f us per event); %s; ledger now %,d events, %s on disk%n",
                 m.cpu() / 1e9,
                 m.cpu() / 1e3 / appended,
+                m.gc(),
                 store.ledgerSize(),
                 Report.mib(LedgerData.bytesUnder(store.file().getParent())));
         checkTree(store);

@@ -79,7 +79,9 @@ final class LedgerData {
     /** Bytes of the regular files under {@code dir}. */
     static long bytesUnder(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).mapToLong(LedgerData::size).sum();
+            return files.filter(Files::isRegularFile)
+                    .mapToLong(LedgerData::size)
+                    .sum();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
         }

@@ -175,8 +175,8 @@ public final class LedgerProofLatency {
         SignedCheckpoint c = store.checkpointNow().orElseThrow();
         SignedNote.openCheckpoint(c.note(), LedgerData.signingKey(dir).verifierKey());
         if (c.size() != size || store.ledgerSize() != size)
-            throw new IllegalStateException(dir + " holds " + store.ledgerSize() + " entries, not " + size
-                    + "; delete it to rebuild");
+            throw new IllegalStateException(
+                    dir + " holds " + store.ledgerSize() + " entries, not " + size + "; delete it to rebuild");
         if (!Arrays.equals(c.checkpoint().rootHash(), Proofs.root(size, store.nodes())))
             throw new IllegalStateException("the signed root is not the stored tree's root: " + c.checkpoint());
         return c;
@@ -188,7 +188,7 @@ public final class LedgerProofLatency {
     private record Kept(long index, List<byte[]> proof) {}
 
     /** One round: latencies in nanoseconds, wall time, and the proofs kept. */
-    private record Round(Histogram latency, long nanos, long readNanos, long nodesRead, List<Kept> kept) {}
+    private record Round(Histogram latency, long nanos, long readNanos, long nodesRead, List<Kept> kept, String gc) {}
 
     /** Counts the time spent in, and the nodes asked of, the store's node reader. */
     private static final class Timed implements NodeReader {
@@ -222,6 +222,7 @@ public final class LedgerProofLatency {
         CountDownLatch go = new CountDownLatch(1);
         long readsBefore = nodes.nanos.sum();
         long idsBefore = nodes.ids.sum();
+        Report.GcTotals gc = Report.GcTotals.now();
         long start;
         try (ExecutorService pool = Executors.newFixedThreadPool(threadCount)) {
             for (int t = 0; t < threadCount; t++) {
@@ -244,7 +245,8 @@ public final class LedgerProofLatency {
                 nanos,
                 nodes.nanos.sum() - readsBefore,
                 nodes.ids.sum() - idsBefore,
-                kept.stream().flatMap(List::stream).toList());
+                kept.stream().flatMap(List::stream).toList(),
+                Report.GcTotals.now().since(gc));
     }
 
     private static Void prove(
@@ -273,7 +275,7 @@ public final class LedgerProofLatency {
         System.out.printf(
                 Locale.ROOT,
                 "%d thread%s: p50 %s  p99 %s  p99.9 %s  max %s us; %,.0f proofs/s (%,d proofs);"
-                        + " per proof %.1f nodes read in %.1f us of SQL (mean)%n",
+                        + " per proof %.1f nodes read in %.1f us of SQL (mean); %s%n",
                 threadCount,
                 threadCount == 1 ? " " : "s",
                 micros(h.getValueAtPercentile(50)),
@@ -283,7 +285,8 @@ public final class LedgerProofLatency {
                 n / (r.nanos() / 1e9),
                 n,
                 r.nodesRead() / (double) n,
-                r.readNanos() / 1e3 / n);
+                r.readNanos() / 1e3 / n,
+                r.gc());
     }
 
     private static String micros(long nanos) {

@@ -19,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -61,7 +60,8 @@ public final class LedgerVerifyTime {
         this.cache = Path.of(flags.text("cache", LedgerData.defaultCache().toString()));
         this.events = flags.choice("events", Events.SUBMITTED);
         String p = flags.text("phases", "yes");
-        if (!p.equals("yes") && !p.equals("no")) throw new IllegalArgumentException("--phases: yes or no; got '" + p + "'");
+        if (!p.equals("yes") && !p.equals("no"))
+            throw new IllegalArgumentException("--phases: yes or no; got '" + p + "'");
         this.phases = p.equals("yes");
     }
 
@@ -83,7 +83,7 @@ public final class LedgerVerifyTime {
     }
 
     private void run() throws IOException {
-        Path dir = prepared();
+        Path dir = export(cache, entries, events);
         Path file = dir.resolve(ExportVerification.ENTRIES);
         long bytes = Files.size(file);
         VerifierKey key = VerifierKey.parse(Files.readString(dir.resolve(ExportVerification.KEY)));
@@ -102,8 +102,7 @@ public final class LedgerVerifyTime {
         if (runs > 1) {
             double[] warm = Arrays.copyOfRange(seconds, 1, seconds.length);
             Arrays.sort(warm);
-            System.out.printf(
-                    Locale.ROOT, "warm: best %.2f s, median %.2f s%n", warm[0], warm[warm.length / 2]);
+            System.out.printf(Locale.ROOT, "warm: best %.2f s, median %.2f s%n", warm[0], warm[warm.length / 2]);
         }
         if (phases) phases(file, bytes);
     }
@@ -130,7 +129,8 @@ public final class LedgerVerifyTime {
 
     // ---- the export ------------------------------------------------------------------------------
 
-    private Path prepared() throws IOException {
+    /** The export of {@code entries} events in {@code cache}, generated unless already there. */
+    static Path export(Path cache, long entries, Events events) throws IOException {
         String name = "export-" + entries + (events == Events.SUBMITTED ? "" : "-submissions");
         Path done = cache.resolve(name);
         if (Files.isDirectory(done)) return done;
@@ -139,18 +139,17 @@ public final class LedgerVerifyTime {
         Files.createDirectories(partial);
         long t0 = System.nanoTime();
         SigningKey key = SigningKey.generate(LedgerData.ORIGIN, new SecureRandom());
-        byte[] root = writeEntries(partial.resolve(ExportVerification.ENTRIES));
+        byte[] root = writeEntries(partial.resolve(ExportVerification.ENTRIES), entries, events);
         Checkpoint c = new Checkpoint(LedgerData.ORIGIN, entries, root);
         Files.writeString(partial.resolve(ExportVerification.CHECKPOINT), SignedNote.sign(c, key));
         Files.writeString(partial.resolve(ExportVerification.KEY), key.verifierKey() + "\n");
         LedgerData.complete(partial, done);
-        System.err.printf(
-                Locale.ROOT, "generated %s in %.1f s%n", done, (System.nanoTime() - t0) / 1e9);
+        System.err.printf(Locale.ROOT, "generated %s in %.1f s%n", done, (System.nanoTime() - t0) / 1e9);
         return done;
     }
 
     /** Writes the entries and returns their root. */
-    private byte[] writeEntries(Path file) throws IOException {
+    private static byte[] writeEntries(Path file, long entries, Events events) throws IOException {
         SubmissionEvents source = new SubmissionEvents(42);
         CompactRange tree = new CompactRange();
         Hashes hashes = new Hashes();
@@ -192,8 +191,7 @@ public final class LedgerVerifyTime {
     }
 
     private static void phase(String what, double seconds, long bytes) {
-        System.out.printf(
-                Locale.ROOT, "  %-46s %.2f s  (%.0f MB/s)%n", what, seconds, bytes / 1e6 / seconds);
+        System.out.printf(Locale.ROOT, "  %-46s %.2f s  (%.0f MB/s)%n", what, seconds, bytes / 1e6 / seconds);
     }
 
     private static double best(Path file, LineWork work) throws IOException {

@@ -43,6 +43,24 @@ final class Report {
                 Runtime.getRuntime().availableProcessors());
     }
 
+    /** Collections and their total time so far, summed over this JVM's collectors. */
+    record GcTotals(long count, long millis) {
+        static GcTotals now() {
+            long count = 0;
+            long millis = 0;
+            for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+                count += Math.max(0, gc.getCollectionCount());
+                millis += Math.max(0, gc.getCollectionTime());
+            }
+            return new GcTotals(count, millis);
+        }
+
+        /** What happened since {@code before}, e.g. "GC 12 collections, 85 ms". */
+        String since(GcTotals before) {
+            return "GC " + (count - before.count) + " collections, " + (millis - before.millis) + " ms";
+        }
+    }
+
     /** CPU time this process has used, in nanoseconds (-1 where the JVM cannot tell). */
     static long processCpuNanos() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {

@@ -40,7 +40,7 @@ final class LedgerCommands implements Runnable {
             name = "export",
             mixinStandardHelpOptions = true,
             description = {
-                "Write the ledger up to its latest signed checkpoint into DIR:",
+                "Export the ledger up to its latest signed checkpoint into DIR.",
                 "  entries.jsonl  one leaf per line, exactly the bytes that were hashed",
                 "  checkpoint     the signed checkpoint (C2SP signed note)",
                 "  checkpoints.jsonl  earlier signed checkpoints, one JSON string each, to narrow down a fault",
@@ -94,9 +94,9 @@ final class LedgerCommands implements Runnable {
             name = "verify",
             mixinStandardHelpOptions = true,
             description = {
-                "Verify an export offline: every leaf, the root, the checkpoint's signature and, with",
-                "--previous, that the log extends a checkpoint you kept from before. Exits 1 naming the",
-                "first entry or checkpoint that fails."
+                "Verify an export offline; exit 1 names the first entry or checkpoint that fails.",
+                "Checks every leaf, the root, the checkpoint's signature and, with --previous, that the",
+                "log extends a checkpoint you kept from before."
             })
     static final class Verify implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "An export written by 'countersign ledger export'")
@@ -158,7 +158,8 @@ final class LedgerCommands implements Runnable {
             name = "keygen",
             mixinStandardHelpOptions = true,
             description = {
-                "Make a checkpoint signing key (owner-only file) for ledger.key_file, e.g. to rotate the key.",
+                "Make a checkpoint signing key (an owner-only file) for ledger.key_file.",
+                "Use it to rotate the key: keep the log's origin, set ledger.key_file, restart.",
                 "Prints the verifier key to give to auditors."
             })
     static final class Keygen implements Callable<Integer> {

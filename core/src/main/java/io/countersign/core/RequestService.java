@@ -221,7 +221,13 @@ public final class RequestService {
                 tx.append(RequestEvents.redeemRefused(r, who.id(), e, now));
                 throw e;
             }
-            Request moved = move(r, new Event.Redeemed(), now);
+            Request moved;
+            try {
+                moved = move(r, new Event.Redeemed(), now);
+            } catch (RefusedException e) { // a replayed, expired or revoked grant: on record too
+                tx.append(RequestEvents.redeemRefused(r, who.id(), e, now));
+                throw e;
+            }
             Request next = moved.withGrant(moved.grant().redeem(now), now);
             tx.append(RequestEvents.redeemed(next, now));
             return next;

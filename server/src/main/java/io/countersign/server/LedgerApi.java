@@ -10,6 +10,7 @@ import io.countersign.ledger.Proofs;
 import io.countersign.ledger.SignedCheckpoint;
 import io.countersign.ledger.VerifierKey;
 import io.countersign.store.LedgerEntry;
+import io.countersign.store.LedgerIntegrityException;
 import io.countersign.store.SqliteStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -50,6 +51,7 @@ final class LedgerApi {
 
     private void checkpoint(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        intact();
         text(res, latest().note());
     }
 
@@ -99,6 +101,7 @@ final class LedgerApi {
 
     private void inclusion(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        intact();
         long index = required(req, "index");
         long size = req.query().first("size").isPresent() ? param(req, "size", 0) : latest().size();
         checkSize(size);
@@ -112,6 +115,7 @@ final class LedgerApi {
 
     private void consistency(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        intact();
         long old = required(req, "old");
         long size = req.query().first("new").isPresent() ? param(req, "new", 0) : latest().size();
         checkSize(size);
@@ -127,8 +131,9 @@ final class LedgerApi {
     private void evidence(ServerRequest req, ServerResponse res) {
         RequestId id = RequestsApi.id(req);
         service.get(id, auth.principal(req)); // 404 or 403 exactly as for the request itself
+        intact();
         List<LedgerEntry> leaves = store.leaves(id);
-        SignedCheckpoint c = store.checkpointNow().orElseThrow();
+        SignedCheckpoint c = store.checkpointNow().orElseGet(this::latest);
         ObjectNode o = Json.mapper().createObjectNode().put("request_id", id.value());
         o.put("checkpoint", c.note()).put("verifier_key", key.toString());
         ArrayNode events = o.putArray("events");
@@ -138,6 +143,13 @@ final class LedgerApi {
             e.set("proof", base64(Proofs.inclusion(l.index(), c.size(), store.nodes())));
         }
         RequestsApi.json(res, Status.OK_200, o);
+    }
+
+    /** Proofs from a ledger that failed its start-up check would prove nothing: refuse them (entries stay readable). */
+    private void intact() {
+        store.integrityProblem().ifPresent(p -> {
+            throw new LedgerIntegrityException(p);
+        });
     }
 
     private SignedCheckpoint latest() {

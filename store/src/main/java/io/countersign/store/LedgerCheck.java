@@ -81,6 +81,7 @@ final class LedgerCheck {
         CompactRange tree = new CompactRange();
         Hashes hashes = new Hashes();
         List<byte[]> adopted = new ArrayList<>();
+        java.util.Map<Long, String> rewritten = new java.util.TreeMap<>();
         try (StoredNodes stored = new StoredNodes(c);
                 Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT seq, body FROM events ORDER BY seq")) {
@@ -94,7 +95,13 @@ final class LedgerCheck {
                                     : "event " + seq + " is stored twice");
                     break;
                 }
-                byte[] leaf = hashes.leafHash(rs.getString(2).getBytes(StandardCharsets.UTF_8));
+                String body = rs.getString(2);
+                if (adopting) { // never signed: give it the index every leaf carries before it is
+                    String indexed = Sql.withIndex(body, index);
+                    if (!indexed.equals(body)) rewritten.put(index, indexed);
+                    body = indexed;
+                }
+                byte[] leaf = hashes.leafHash(body.getBytes(StandardCharsets.UTF_8));
                 if (adopting) adopted.add(leaf);
                 else tree.append(leaf, (level, i, hash) -> stored.expect(level, i, hash, this));
                 if (adopting) tree.append(leaf);
@@ -104,7 +111,7 @@ final class LedgerCheck {
             }
             if (problem == null && !adopting) stored.expectNoMore(tree.size(), this);
         }
-        if (adopting && !adopted.isEmpty()) adopt(adopted);
+        if (adopting && !adopted.isEmpty()) adopt(adopted, rewritten);
         return tree;
     }
 
@@ -117,7 +124,15 @@ final class LedgerCheck {
     }
 
     /** Events from before the ledger: their nodes are written now, once, and signed at the next batch. */
-    private void adopt(List<byte[]> leaves) throws SQLException {
+    private void adopt(List<byte[]> leaves, java.util.Map<Long, String> rewritten) throws SQLException {
+        try (PreparedStatement u = c.prepareStatement("UPDATE events SET body = ? WHERE seq = ?")) {
+            for (var e : rewritten.entrySet()) {
+                u.setString(1, e.getValue());
+                u.setLong(2, e.getKey());
+                u.addBatch();
+            }
+            u.executeBatch();
+        }
         CompactRange tree = new CompactRange();
         try (PreparedStatement p = c.prepareStatement("INSERT INTO ledger_nodes (id, hash) VALUES (?, ?)")) {
             for (byte[] leaf : leaves) {

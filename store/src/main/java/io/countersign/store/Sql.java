@@ -171,6 +171,17 @@ final class Sql {
         return CanonicalJson.canonicalize(o);
     }
 
+    /** A stored leaf from before the ledger existed, given its index (canonical JSON again). */
+    static String withIndex(String body, long index) {
+        try {
+            ObjectNode o = (ObjectNode) Json.mapper().readTree(body);
+            o.put("index", index);
+            return CanonicalJson.canonicalize(o);
+        } catch (JsonProcessingException | ClassCastException e) {
+            throw new StorageException("a stored event does not parse: " + body, e);
+        }
+    }
+
     static Long grantExpiry(Request r) {
         boolean unused = r.state() == RequestState.APPROVED
                 && r.grant() != null

@@ -315,6 +315,41 @@ class LedgerStoreTest {
         assertThat(store.integrityProblem()).isEmpty();
     }
 
+    @Test
+    void eventsRecordedBeforeTheLedgerExistedAreBroughtIntoItWithTheirIndex() throws Exception {
+        // A database as the first release left it: schema version 1, events without an index, seq from 1.
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db());
+                Statement s = c.createStatement()) {
+            s.execute(
+                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+            for (String st : new String(
+                            LedgerStoreTest.class
+                                    .getResourceAsStream("/db/sqlite/V1__requests.sql")
+                                    .readAllBytes(),
+                            StandardCharsets.UTF_8)
+                    .split(";")) {
+                if (!st.strip().isEmpty() && !st.strip().startsWith("--") || st.contains("CREATE")) s.execute(st);
+            }
+            s.execute("INSERT INTO schema_version VALUES (1, 'V1__requests.sql', 0)");
+            s.execute("INSERT INTO events (seq, request_id, type, at, body) VALUES"
+                    + " (1, 'req_a', 'request.submitted', 0, '{\"actor\":\"bot\",\"type\":\"request.submitted\"}'),"
+                    + " (2, 'req_a', 'request.decided', 0, '{\"actor\":\"system\",\"type\":\"request.decided\"}')");
+        }
+        open();
+        assertThat(store.integrityProblem()).isEmpty();
+        assertThat(store.entries(0, 2))
+                .containsExactly(
+                        "{\"actor\":\"bot\",\"index\":0,\"type\":\"request.submitted\"}",
+                        "{\"actor\":\"system\",\"index\":1,\"type\":\"request.decided\"}");
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint c = store.checkpointNow().orElseThrow();
+        store.close();
+        open();
+        assertThat(store.integrityProblem()).isEmpty();
+        assertThat(store.latestCheckpoint()).contains(c);
+    }
+
     private byte[] rootOfStoredEvents(long n) throws SQLException {
         CompactRange r = new CompactRange();
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db());

@@ -83,7 +83,11 @@ public final class DemoIdentities {
     }
 
     private static void write(Path file, Map<String, String> keys) throws IOException {
-        Files.createDirectories(file.getParent());
+        if (!Files.exists(file.getParent())) // the data directory holds secrets: the owner's alone
+        Files.createDirectories(
+                    file.getParent(),
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         StringBuilder out = new StringBuilder("# Countersign DEMO API keys. For trying Countersign locally only.\n");
         keys.forEach((id, key) -> out.append("export ")
                 .append(variable(id))
