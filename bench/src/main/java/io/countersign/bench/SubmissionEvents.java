@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 
 /**
  * Ledger events shaped like the ones {@code RequestService} appends for an allowed submission:
- * {@code request.submitted} (about 450 bytes as a leaf), {@code request.decided} and {@code
+ * {@code request.submitted} (about 590 bytes as a leaf), {@code request.decided} and {@code
  * grant.issued}, with the same fields, random hashes and ids, and times that move forward. Seeded,
  * so a data set is the same on every run; one instance per thread.
  */
