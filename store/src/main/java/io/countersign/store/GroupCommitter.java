@@ -5,7 +5,6 @@ import io.countersign.core.spi.StorageException;
 import io.countersign.ledger.SignedCheckpoint;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -33,6 +32,7 @@ public final class GroupCommitter implements AutoCloseable {
     private final Sequencer sequencer;
     private final Consumer<SignedCheckpoint> onCheckpoint;
     private final SqlTx tx;
+    private final Savepoints savepoints;
     private final LinkedBlockingQueue<Pending<?>> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private final AtomicLong works = new AtomicLong();
@@ -44,6 +44,7 @@ public final class GroupCommitter implements AutoCloseable {
         this.sequencer = sequencer;
         this.onCheckpoint = onCheckpoint;
         this.tx = new SqlTx(connection, sequencer);
+        this.savepoints = new Savepoints(connection);
         try {
             connection.setAutoCommit(false);
         } catch (SQLException e) {
@@ -106,7 +107,7 @@ public final class GroupCommitter implements AutoCloseable {
     private void commit(List<Pending<?>> batch) {
         SignedCheckpoint made;
         try {
-            for (Pending<?> p : batch) p.runIn(connection, tx, sequencer);
+            for (Pending<?> p : batch) p.runIn(savepoints, tx, sequencer);
             sequencer.integrate(tx);
             connection.commit();
             made = sequencer.committed();
@@ -154,6 +155,35 @@ public final class GroupCommitter implements AutoCloseable {
         }
     }
 
+    /** One savepoint name, its three statements prepared once (the driver's own would prepare them per write). */
+    private static final class Savepoints {
+        private final java.sql.PreparedStatement set;
+        private final java.sql.PreparedStatement release;
+        private final java.sql.PreparedStatement rollback;
+
+        Savepoints(Connection c) {
+            try {
+                set = c.prepareStatement("SAVEPOINT work");
+                release = c.prepareStatement("RELEASE work");
+                rollback = c.prepareStatement("ROLLBACK TO work");
+            } catch (SQLException e) {
+                throw new StorageException("cannot prepare the writer's savepoints: " + e.getMessage(), e);
+            }
+        }
+
+        void set() throws SQLException {
+            set.execute();
+        }
+
+        void release() throws SQLException {
+            release.execute();
+        }
+
+        void rollback() throws SQLException {
+            rollback.execute();
+        }
+    }
+
     /** One queued work, its outcome inside the batch, and the future its caller waits on. */
     private static final class Pending<T> {
         final Work<T> work;
@@ -165,15 +195,15 @@ public final class GroupCommitter implements AutoCloseable {
             this.work = work;
         }
 
-        void runIn(Connection c, SqlTx tx, Sequencer sequencer) throws SQLException {
-            Savepoint sp = c.setSavepoint();
+        void runIn(Savepoints sp, SqlTx tx, Sequencer sequencer) throws SQLException {
+            sp.set();
             int mark = sequencer.mark();
             try {
                 value = work.run(tx);
-                c.releaseSavepoint(sp);
+                sp.release();
             } catch (RuntimeException e) {
-                c.rollback(sp);
-                c.releaseSavepoint(sp);
+                sp.rollback();
+                sp.release();
                 sequencer.rollbackTo(mark);
                 failure = e;
             }

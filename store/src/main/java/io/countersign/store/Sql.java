@@ -111,16 +111,19 @@ final class Sql {
         }
     }
 
-    static byte[][] nodes(Connection c, long[] ids) throws SQLException {
+    /** The hashes of {@code ids}, with one IN-query kept per count in {@code cache} (the connection's own). */
+    static byte[][] nodes(Connection c, long[] ids, Map<Integer, PreparedStatement> cache) throws SQLException {
         if (ids.length == 0) return new byte[0][];
-        StringBuilder sql = new StringBuilder("SELECT id, hash FROM ledger_nodes WHERE id IN (?");
-        sql.append(",?".repeat(ids.length - 1)).append(')');
+        PreparedStatement s = cache.get(ids.length);
+        if (s == null) {
+            s = c.prepareStatement(
+                    "SELECT id, hash FROM ledger_nodes WHERE id IN (?" + ",?".repeat(ids.length - 1) + ")");
+            cache.put(ids.length, s);
+        }
         Map<Long, byte[]> found = new HashMap<>();
-        try (PreparedStatement s = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < ids.length; i++) s.setLong(i + 1, ids[i]);
-            try (ResultSet rs = s.executeQuery()) {
-                while (rs.next()) found.put(rs.getLong(1), rs.getBytes(2));
-            }
+        for (int i = 0; i < ids.length; i++) s.setLong(i + 1, ids[i]);
+        try (ResultSet rs = s.executeQuery()) {
+            while (rs.next()) found.put(rs.getLong(1), rs.getBytes(2));
         }
         byte[][] out = new byte[ids.length][];
         for (int i = 0; i < ids.length; i++) {

@@ -8,6 +8,7 @@ import io.countersign.core.spi.StorageException;
 import io.countersign.ledger.Hashes;
 import io.countersign.ledger.NodeReader;
 import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.Subtree;
 import io.countersign.ledger.VerifierKey;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,10 @@ public final class SqliteStore implements RequestStore {
     private final GroupCommitter writer;
     private final String integrityProblem;
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
+    private final java.util.concurrent.ConcurrentHashMap<Long, byte[]> upperNodes =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<Connection, java.util.Map<Integer, java.sql.PreparedStatement>>
+            statements = new java.util.concurrent.ConcurrentHashMap<>();
 
     private SqliteStore(Path file, Connection writeConnection, LedgerSettings ledger, LedgerCheck.Result check) {
         this.file = file;
@@ -120,7 +125,10 @@ public final class SqliteStore implements RequestStore {
     }
 
     private static Connection connect(Path file, boolean readOnly) throws SQLException {
-        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+        java.util.Properties props = new java.util.Properties();
+        // sqlite-jdbc otherwise runs SELECT last_insert_rowid() after every INSERT; nothing here uses it.
+        props.setProperty("jdbc.get_generated_keys", "false");
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), props);
         try (Statement s = c.createStatement()) {
             s.execute("PRAGMA busy_timeout = 10000");
             s.execute("PRAGMA journal_mode = WAL");
@@ -167,7 +175,30 @@ public final class SqliteStore implements RequestStore {
 
     /** The stored hashes of complete subtrees, for proofs. */
     public NodeReader nodes() {
-        return ids -> read(c -> Sql.nodes(c, ids));
+        return this::readNodes;
+    }
+
+    /**
+     * Nodes of level 10 and up (one per 1,024 leaves) never change and are few, so they are kept in
+     * memory once read; the rest come from one cached IN-query per proof.
+     */
+    private byte[][] readNodes(long[] ids) {
+        byte[][] out = new byte[ids.length][];
+        long[] missing = new long[ids.length];
+        int m = 0;
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = upperNodes.get(ids[i]);
+            if (out[i] == null) missing[m++] = ids[i];
+        }
+        if (m == 0) return out;
+        long[] want = java.util.Arrays.copyOf(missing, m);
+        byte[][] found = read(c -> Sql.nodes(c, want, statements.computeIfAbsent(c, k -> new java.util.HashMap<>())));
+        for (int i = 0, j = 0; i < ids.length; i++) {
+            if (out[i] != null) continue;
+            out[i] = found[j++];
+            if (Subtree.of(ids[i]).level() >= 10) upperNodes.putIfAbsent(ids[i], out[i]);
+        }
+        return out;
     }
 
     /** Leaf bytes of entries {@code [start, end)}. */
