@@ -6,7 +6,6 @@ import io.countersign.server.ApiKeys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,11 +82,6 @@ public final class DemoIdentities {
     }
 
     private static void write(Path file, Map<String, String> keys) throws IOException {
-        if (!Files.exists(file.getParent())) // the data directory holds secrets: the owner's alone
-        Files.createDirectories(
-                    file.getParent(),
-                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
         StringBuilder out = new StringBuilder("# Countersign DEMO API keys. For trying Countersign locally only.\n");
         keys.forEach((id, key) -> out.append("export ")
                 .append(variable(id))
@@ -95,7 +89,6 @@ public final class DemoIdentities {
                 .append(key)
                 .append('\n'));
         Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, out);
+        SecretFiles.write(file, out.toString());
     }
 }

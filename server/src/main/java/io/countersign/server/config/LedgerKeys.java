@@ -64,14 +64,9 @@ public final class LedgerKeys {
         return key;
     }
 
-    /** Writes an owner-only file that did not exist, creating its directory owner-only too. */
+    /** Writes an owner-only file that did not exist (see {@link SecretFiles#write}). */
     public static void writeSecret(Path file, String content) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        if (!Files.exists(dir))
-            Files.createDirectories(
-                    dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Files.writeString(file, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        SecretFiles.write(file, content);
     }
 
     private static SigningKey read(Path file, String what) throws IOException {
