@@ -64,7 +64,8 @@ public final class ExportVerification {
         if (!Files.exists(file)) return java.util.List.of();
         java.util.List<String> notes = new java.util.ArrayList<>();
         for (String line : Files.readAllLines(file)) {
-            if (!line.isBlank()) notes.add(JSON_MAPPER.readValue(line, String.class));
+            if (!line.isBlank())
+                notes.add(io.countersign.core.json.Json.mapper().readValue(line, String.class));
         }
         return notes;
     }

@@ -79,9 +79,12 @@ final class LedgerCommands implements Runnable {
             Files.writeString(out.resolve(ExportVerification.CHECKPOINT), note);
             StringBuilder history = new StringBuilder();
             for (JsonNode n :
-                    api.get("/v1/ledger/checkpoints", Duration.ofSeconds(60)).get("checkpoints"))
+                    api.get("/v1/ledger/checkpoints", Duration.ofSeconds(60)).get("checkpoints")) {
+                // Signed after the exported checkpoint was fetched: not part of this export.
+                if (Checkpoint.parse(SignedNote.unverifiedText(n.asText())).size() > c.size()) continue;
                 history.append(io.countersign.core.json.Json.mapper().writeValueAsString(n.asText()))
                         .append('\n');
+            }
             Files.writeString(out.resolve(ExportVerification.HISTORY), history);
             Files.writeString(out.resolve(ExportVerification.KEY), key.strip() + "\n");
             System.out.printf(

@@ -39,11 +39,9 @@ public final class SignedNote {
      */
     public static String open(String note, VerifierKey key) {
         if (note.length() > MAX_NOTE) throw new VerificationException("the note is larger than 1 MiB");
-        int split = note.lastIndexOf("\n\n");
-        if (split < 0) throw new VerificationException("a signed note has a text, a blank line and signature lines");
-        String text = note.substring(0, split + 1);
+        String text = unverifiedText(note);
         checkText(text);
-        String[] lines = note.substring(split + 2).split("\n", -1);
+        String[] lines = note.substring(text.length() + 1).split("\n", -1);
         if (lines.length < 2 || !lines[lines.length - 1].isEmpty())
             throw new VerificationException("a signed note ends with signature lines, each ending in a newline");
         byte[] message = text.getBytes(StandardCharsets.UTF_8);
@@ -57,6 +55,16 @@ public final class SignedNote {
         }
         throw new VerificationException("the note has no signature by " + key.name() + "+"
                 + java.util.HexFormat.of().toHexDigits(key.keyId()));
+    }
+
+    /**
+     * The text of a note, <em>not verified</em>: for a note this process signed itself or one it is
+     * about to verify later; anything else goes through {@link #open}.
+     */
+    public static String unverifiedText(String note) {
+        int split = note.lastIndexOf("\n\n");
+        if (split < 0) throw new VerificationException("a signed note has a text, a blank line and signature lines");
+        return note.substring(0, split + 1);
     }
 
     /** Verifies a checkpoint note and parses its text. */

@@ -13,6 +13,7 @@ import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
 import io.countersign.ledger.Checkpoint;
 import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.SignedNote;
 import io.countersign.ledger.Subtree;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -147,16 +148,12 @@ final class Sql {
             long i = 0;
             while (rs.next()) {
                 if (i % step == 0 || i == count - 1)
-                    out.add(new SignedCheckpoint(Checkpoint.parse(body(rs.getString(1))), rs.getString(1)));
+                    out.add(new SignedCheckpoint(
+                            Checkpoint.parse(SignedNote.unverifiedText(rs.getString(1))), rs.getString(1)));
                 i++;
             }
         }
         return out;
-    }
-
-    /** The text of a signed note (the part its signatures cover). */
-    private static String body(String note) {
-        return note.substring(0, note.lastIndexOf("\n\n") + 1);
     }
 
     static String doc(Request r) {
