@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             ClientCommands.Events.class,
             PolicyCommands.class,
             KeygenCommand.class,
+            McpCommand.class,
             LedgerCommands.class,
             CommandLine.HelpCommand.class
         })

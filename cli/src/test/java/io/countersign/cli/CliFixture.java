@@ -28,11 +28,29 @@ final class CliFixture implements AutoCloseable {
     private final CountersignServer server;
 
     CliFixture(Path dataDir) {
+        this(dataDir, POLICY, null);
+    }
+
+    /** A server on {@code policy} whose MCP gateway fronts {@code mcp}'s upstreams. */
+    CliFixture(Path dataDir, Path policy, io.countersign.mcp.McpConfig mcp) {
         List<ServerConfig.Identity> identities =
                 DemoIdentities.principals().stream().map(this::identity).toList();
         ServerConfig config = new ServerConfig(
-                "127.0.0.1", 0, dataDir, POLICY, identities, Duration.ofSeconds(1), Duration.ofMinutes(5), false, null);
+                        "127.0.0.1",
+                        0,
+                        dataDir,
+                        policy,
+                        identities,
+                        Duration.ofSeconds(1),
+                        Duration.ofMinutes(5),
+                        false,
+                        null)
+                .withMcp(mcp);
         server = CountersignServer.start(config, new MutableClock(Instant.parse("2025-03-03T09:00:00Z")));
+    }
+
+    CountersignServer server() {
+        return server;
     }
 
     private ServerConfig.Identity identity(Principal p) {

@@ -72,6 +72,30 @@ public final class RequestService {
 
     /** Submits, decides and stores a request; with an idempotency key, a retry returns the first request. */
     public Submitted submit(Principal requester, ActionRequest action, String idempotencyKey) {
+        return submit(requester, action, idempotencyKey, false, false);
+    }
+
+    /**
+     * Submits a request, unless policy requires approval and the same requester already has an open
+     * request for the same digest (pending, or approved with its grant unused): then that request is
+     * returned ({@code replayed} true). The same call, retried while it waits or once approved, thus
+     * resumes its request instead of asking again; an allowed call is always a new request.
+     */
+    public Submitted submitOrResume(Principal requester, ActionRequest action) {
+        return submit(requester, action, null, true, false);
+    }
+
+    /**
+     * {@link #submitOrResume}, for an action the caller runs at once if policy allows it (an MCP tool
+     * call): an allowed request's grant is redeemed in the same transaction as the submission, so one
+     * durable write precedes the action. The returned request is then approved with its grant used.
+     */
+    public Submitted submitToRunNow(Principal requester, ActionRequest action) {
+        return submit(requester, action, null, true, true);
+    }
+
+    private Submitted submit(
+            Principal requester, ActionRequest action, String idempotencyKey, boolean resume, boolean redeemNow) {
         if (requester.isHuman()) {
             throw refusal(new RefusedException(
                     Refusal.WRONG_PRINCIPAL_KIND, "requests are submitted by agents and services, not humans"));
@@ -90,12 +114,21 @@ public final class RequestService {
                 tx.rememberIdempotent(
                         requester.id(), idempotencyKey, new IdempotentSubmission(request.id(), fingerprint));
             }
-            tx.insert(request);
+            if (resume && request.decision() instanceof Decision.RequireApproval) {
+                Optional<Request> open = tx.findOpen(requester.id(), request.digest());
+                if (open.isPresent()) return new Step.Done<>(new Submitted(open.get(), true), null);
+            }
+            Request stored = redeemNow && request.grant() != null
+                    ? move(request, new Event.Redeemed(), now)
+                            .withGrant(request.grant().redeem(now), now)
+                    : request;
+            tx.insert(stored);
             tx.append(RequestEvents.submitted(
                     request, policy.paramsInClear(request.action().action().type())));
             tx.append(RequestEvents.decided(request));
             if (request.grant() != null) tx.append(RequestEvents.grantIssued(request));
-            return new Step.Done<>(new Submitted(request, false), null);
+            if (stored != request) tx.append(RequestEvents.redeemed(stored, now));
+            return new Step.Done<>(new Submitted(stored, false), null);
         }));
         if (!result.replayed()) listener.submitted(result.request(), decisionNanos);
         return result;

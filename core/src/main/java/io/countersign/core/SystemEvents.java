@@ -27,4 +27,34 @@ public final class SystemEvents {
                 .put("key", key);
         return new LedgerEvent("ledger.key_rotated", null, at, RequestEvents.SYSTEM, d);
     }
+
+    /** The first definition seen of an MCP tool, trusted on first use and pinned by hash. */
+    public static LedgerEvent toolPinned(String upstream, String tool, String sha256, Instant at) {
+        return new LedgerEvent(
+                "mcp.tool_pinned",
+                null,
+                at,
+                RequestEvents.SYSTEM,
+                tool(upstream, tool).put("sha256", sha256));
+    }
+
+    /** An MCP upstream now lists a tool whose definition differs from the pinned one. */
+    public static LedgerEvent toolChanged(String upstream, String tool, String previous, String sha256, Instant at) {
+        ObjectNode d = tool(upstream, tool).put("previous_sha256", previous).put("sha256", sha256);
+        return new LedgerEvent("mcp.tool_changed", null, at, RequestEvents.SYSTEM, d);
+    }
+
+    /** A changed definition is trusted from now on, by the approval (or policy allow) of {@code request}. */
+    public static LedgerEvent toolRepinned(String upstream, String tool, String sha256, RequestId request, Instant at) {
+        return new LedgerEvent(
+                "mcp.tool_repinned",
+                request,
+                at,
+                RequestEvents.SYSTEM,
+                tool(upstream, tool).put("sha256", sha256));
+    }
+
+    private static ObjectNode tool(String upstream, String tool) {
+        return JsonNodeFactory.instance.objectNode().put("upstream", upstream).put("tool", tool);
+    }
 }

@@ -85,7 +85,8 @@ final class Bodies {
                 .replace(".[", "[");
     }
 
-    private static byte[] bytes(ServerRequest req) {
+    /** The raw body, at most 1 MiB, of type {@code application/json} (or none given). */
+    static byte[] bytes(ServerRequest req) {
         String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
         if (!type.isEmpty() && !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw problem(

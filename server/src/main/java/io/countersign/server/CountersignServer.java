@@ -5,14 +5,17 @@ import io.countersign.core.RefusedException;
 import io.countersign.core.RequestNotFoundException;
 import io.countersign.core.RequestService;
 import io.countersign.core.SystemEvents;
+import io.countersign.core.ToolPins;
 import io.countersign.core.json.NotCanonicalizableException;
 import io.countersign.core.policy.Policy;
 import io.countersign.core.policy.PolicyException;
-import io.countersign.core.spi.Directory;
 import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
+import io.countersign.mcp.McpGateway;
 import io.countersign.server.config.LedgerKeys;
 import io.countersign.server.config.ServerConfig;
+import io.countersign.server.identity.Identities;
+import io.countersign.server.identity.OidcAuthenticator;
 import io.countersign.store.LedgerIntegrityException;
 import io.countersign.store.LedgerSettings;
 import io.countersign.store.SqliteStore;
@@ -45,8 +48,11 @@ public final class CountersignServer implements AutoCloseable {
     private final SqliteStore store;
     private final io.countersign.ledger.VerifierKey verifierKey;
     private final RequestService service;
+    private final Identities identities;
+    private final OidcAuthenticator tokens;
     private final Metrics metrics;
     private final WebServer web;
+    private final McpGateway mcp;
     private final ScheduledExecutorService sweeper;
     private final byte[] openApi;
 
@@ -66,14 +72,17 @@ public final class CountersignServer implements AutoCloseable {
                         Clock.systemUTC()));
         recordStart(policy, keys, clock);
         this.metrics = new Metrics(store);
-        Directory directory = Directory.of(config.principals().values());
-        this.service = new RequestService(policy, store, directory, clock, random, metrics);
+        this.identities = Identities.of(config.identities());
+        this.service = new RequestService(policy, store, identities, clock, random, metrics);
         metrics.bindWaiting(service);
         this.openApi = resource("openapi.yaml");
-        Authenticator auth = new Authenticator(new ApiKeys(config.identities()));
+        this.tokens = config.oidc().enabled() ? OidcAuthenticator.start(config.oidc(), identities, clock) : null;
+        Authenticator auth = new Authenticator(new ApiKeys(config.identities()), tokens);
         RequestsApi api = new RequestsApi(service, policy, auth, clock, config.maxWait());
         LedgerApi ledger = new LedgerApi(store, service, auth, keys.key().verifierKey());
-        this.web = listen(config, api, ledger);
+        this.mcp = new McpGateway(config.mcp(), service, new ToolPins(store, service, clock), policy, clock);
+        McpEndpoint mcpEndpoint = new McpEndpoint(mcp, auth, config.mcp().allowedOrigins());
+        this.web = listen(config, api, ledger, mcpEndpoint);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("countersign-expiry").daemon(true).factory());
         long every = config.sweepInterval().toMillis();
@@ -104,12 +113,12 @@ public final class CountersignServer implements AutoCloseable {
         });
     }
 
-    private WebServer listen(ServerConfig config, RequestsApi api, LedgerApi ledger) {
+    private WebServer listen(ServerConfig config, RequestsApi api, LedgerApi ledger, McpEndpoint mcpEndpoint) {
         WebServer server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
-                .routing(r -> routing(r, api, ledger))
+                .routing(r -> routing(r, api, ledger, mcpEndpoint))
                 .build()
                 .start();
         if (server.port() < 0) { // Helidon reports a failed bind by logging it and leaving no port
@@ -149,15 +158,21 @@ public final class CountersignServer implements AutoCloseable {
         return config;
     }
 
+    /** Who is who: principals by id, and the person behind a Slack, Teams, email or OIDC identity. */
+    public Identities identities() {
+        return identities;
+    }
+
     /** The request service behind the API (for in-process tools and tests). */
     public RequestService service() {
         return service;
     }
 
-    private void routing(HttpRouting.Builder r, RequestsApi api, LedgerApi ledger) {
+    private void routing(HttpRouting.Builder r, RequestsApi api, LedgerApi ledger, McpEndpoint mcpEndpoint) {
         r.addFilter(metrics::filter);
         api.routes(r);
         ledger.routes(r);
+        mcpEndpoint.routes(r);
         r.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
                 .get("/readyz", this::ready)
                 .get("/metrics", (req, res) -> {
@@ -178,6 +193,7 @@ public final class CountersignServer implements AutoCloseable {
                                 "no route for " + req.prologue().method().text() + " "
                                         + req.path().path())))
                 .error(Problem.Thrown.class, (req, res, e) -> problem(req, res, e.problem()))
+                .error(McpEndpoint.RpcFailure.class, (req, res, e) -> e.write(res))
                 .error(
                         RefusedException.class,
                         (req, res, e) -> problem(req, res, Problem.of(e.refusal(), e.getMessage())))
@@ -305,7 +321,9 @@ public final class CountersignServer implements AutoCloseable {
     @Override
     public void close() {
         sweeper.shutdownNow();
+        if (tokens != null) tokens.close();
         web.stop();
+        mcp.close();
         store.close();
         LOG.info("Countersign stopped");
     }

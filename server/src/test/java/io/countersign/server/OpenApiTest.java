@@ -36,6 +36,9 @@ class OpenApiTest {
             "GET /v1/ledger/entries",
             "GET /v1/ledger/proofs/inclusion",
             "GET /v1/ledger/proofs/consistency",
+            "POST /mcp/{upstream}",
+            "GET /mcp/{upstream}",
+            "DELETE /mcp/{upstream}",
             "GET /healthz",
             "GET /readyz",
             "GET /metrics",
@@ -75,7 +78,7 @@ class OpenApiTest {
     void everyDocumentedRouteIsServed() throws Exception {
         for (String route : documentedRoutes()) {
             String[] parts = route.split(" ");
-            Reply r = cs.send(call(parts[0], parts[1].replace("{id}", id)));
+            Reply r = cs.send(call(parts[0], parts[1].replace("{id}", id).replace("{upstream}", "none")));
             assertThat(r.problem())
                     .as(route + " -> " + r.status() + " " + r.body())
                     .isNotEqualTo("not-found");
@@ -85,8 +88,8 @@ class OpenApiTest {
     @Test
     void undocumentedMethodsOnDocumentedPathsAreNotServed() throws Exception {
         for (String route : documentedRoutes()) {
-            String path = route.split(" ")[1].replace("{id}", id);
-            Reply r = cs.send(call("DELETE", path));
+            String path = route.split(" ")[1].replace("{id}", id).replace("{upstream}", "none");
+            Reply r = cs.send(call("PUT", path));
             assertThat(r.status()).as(route).isEqualTo(404);
             assertThat(r.problem()).isEqualTo("not-found");
         }

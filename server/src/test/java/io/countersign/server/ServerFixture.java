@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.core.Principal;
 import io.countersign.core.json.Json;
 import io.countersign.core.testing.MutableClock;
+import io.countersign.mcp.McpConfig;
 import io.countersign.server.config.DemoIdentities;
 import io.countersign.server.config.ServerConfig;
 import java.io.IOException;
@@ -52,18 +53,25 @@ final class ServerFixture implements AutoCloseable {
     }
 
     ServerFixture(Path dataDir, ServerConfig.Ledger ledger) {
+        this(dataDir, ledger, Path.of("..", "examples", "policy.yaml"), null);
+    }
+
+    /** A server on {@code policy} with the MCP gateway's {@code mcp} upstreams. */
+    ServerFixture(Path dataDir, ServerConfig.Ledger ledger, Path policy, McpConfig mcp) {
         List<ServerConfig.Identity> identities =
                 DemoIdentities.principals().stream().map(this::identity).toList();
         ServerConfig config = new ServerConfig(
                 "127.0.0.1",
                 0,
                 dataDir,
-                Path.of("..", "examples", "policy.yaml"),
+                policy,
                 identities,
                 Duration.ofSeconds(1),
                 Duration.ofMinutes(5),
                 false,
-                ledger);
+                ledger,
+                null,
+                mcp);
         this.server = CountersignServer.start(config, clock);
     }
 

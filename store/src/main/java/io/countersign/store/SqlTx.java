@@ -3,6 +3,8 @@ package io.countersign.store;
 import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
+import io.countersign.core.RequestState;
+import io.countersign.core.ToolPin;
 import io.countersign.core.spi.RequestStore.IdempotentSubmission;
 import io.countersign.core.spi.RequestStore.Tx;
 import io.countersign.core.spi.StorageException;
@@ -145,6 +147,36 @@ final class SqlTx implements Tx {
                     s.setString(4, submission.fingerprint());
                     s.setLong(5, System.currentTimeMillis());
                 });
+    }
+
+    @Override
+    public Optional<Request> findOpen(String requester, String digest) {
+        return run(() -> {
+            PreparedStatement s = statement("SELECT doc FROM requests WHERE requester = ?"
+                    + " AND json_extract(doc, '$.digest') = ? AND state IN ('pending', 'approved') ORDER BY id DESC");
+            s.setString(1, requester);
+            s.setString(2, digest);
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    Request r = Sql.request(rs.getString(1));
+                    if (r.state() == RequestState.PENDING || !r.grant().isRedeemed()) return Optional.of(r);
+                }
+                return Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public Optional<ToolPin> toolPin(String upstream, String tool) {
+        return run(() -> Optional.ofNullable(PinSql.read(c, upstream).get(tool)));
+    }
+
+    @Override
+    public void putToolPin(ToolPin pin) {
+        run(() -> {
+            PinSql.put(c, pin);
+            return null;
+        });
     }
 
     private interface Binder {

@@ -3,6 +3,7 @@ package io.countersign.store;
 import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
+import io.countersign.core.ToolPin;
 import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
 import io.countersign.ledger.Hashes;
@@ -21,6 +22,7 @@ import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -234,6 +236,11 @@ public final class SqliteStore implements RequestStore {
     @Override
     public List<LedgerEvent> events(RequestId id) {
         return read(c -> Sql.events(c, id));
+    }
+
+    @Override
+    public Map<String, ToolPin> toolPins(String upstream) {
+        return read(c -> PinSql.read(c, upstream));
     }
 
     /** How many works the writer has committed, and in how many transactions (for metrics). */

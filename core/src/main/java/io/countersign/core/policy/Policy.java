@@ -131,6 +131,21 @@ public final class Policy {
         return combiner.decision(defaultEffect, version);
     }
 
+    /**
+     * Whether policy denies {@code request} whatever its params: a deny rule that never reads {@code
+     * action.params} matches it outright (an error counts as no match here). The MCP gateway hides such
+     * tools from an agent's tool list; every call is still decided in full by {@link #decide}.
+     */
+    public boolean deniesWhateverTheParams(Principal requester, ActionRequest request, Instant now) {
+        CelVariableResolver vars = CelInputs.resolver(requester, request, now);
+        for (Rule rule : candidatesByType.getOrDefault(request.action().type(), unpinned)) {
+            if (rule.effect() instanceof Effect.Deny
+                    && !rule.readsParams()
+                    && rule.evaluate(vars).matched()) return true;
+        }
+        return false;
+    }
+
     /** Every rule's result for this request, and the decision: what {@code policy explain} prints. */
     public Explanation explain(Principal requester, ActionRequest request, Instant now) {
         CelVariableResolver vars = CelInputs.resolver(requester, request, now);

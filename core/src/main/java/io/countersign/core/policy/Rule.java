@@ -53,6 +53,14 @@ record Rule(
         }
     }
 
+    /**
+     * Whether the match may read {@code action.params}: conservatively, whether its text mentions
+     * {@code params} at all. A rule that does not cannot depend on what a call passes.
+     */
+    boolean readsParams() {
+        return match.contains("params");
+    }
+
     String effectName() {
         return switch (effect) {
             case Effect.Allow a -> "allow";

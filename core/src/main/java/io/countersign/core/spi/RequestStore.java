@@ -4,8 +4,10 @@ import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
 import io.countersign.core.RequestState;
+import io.countersign.core.ToolPin;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -32,6 +34,9 @@ public interface RequestStore extends AutoCloseable {
 
     /** Every event recorded for {@code id}, in order. */
     List<LedgerEvent> events(RequestId id);
+
+    /** The pinned tool definitions of one MCP upstream, by tool name, as last committed. */
+    Map<String, ToolPin> toolPins(String upstream);
 
     @Override
     void close();
@@ -65,6 +70,16 @@ public interface RequestStore extends AutoCloseable {
         Optional<IdempotentSubmission> idempotent(String requester, String key);
 
         void rememberIdempotent(String requester, String key, IdempotentSubmission submission);
+
+        /**
+         * The newest request by {@code requester} for {@code digest} that is still open: pending, or
+         * approved with its grant unused.
+         */
+        Optional<Request> findOpen(String requester, String digest);
+
+        Optional<ToolPin> toolPin(String upstream, String tool);
+
+        void putToolPin(ToolPin pin);
     }
 
     /**

@@ -41,7 +41,9 @@ public final class ConfigLoader {
             List<IdentitySection> identities,
             String sweepInterval,
             String maxWait,
-            LedgerSection ledger) {}
+            LedgerSection ledger,
+            OidcSection oidc,
+            McpSettings.Section mcp) {}
 
     record ServerSection(String host, Integer port) {}
 
@@ -55,7 +57,40 @@ public final class ConfigLoader {
             String model,
             String riskTier,
             Map<String, String> attributes,
-            String apiKeySha256) {}
+            String apiKeySha256,
+            LinksSection links) {}
+
+    record LinksSection(String oidc, String email, String slack, String teams) {}
+
+    record OidcSection(
+            List<IssuerSection> issuers,
+            String jwksRefresh,
+            String jwksMinRefetch,
+            String jwksMaxAge,
+            String httpTimeout) {}
+
+    record IssuerSection(
+            String issuer,
+
+            @com.fasterxml.jackson.annotation.JsonFormat(
+                    with = com.fasterxml.jackson.annotation.JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+            List<String> audience,
+
+            String jwksUri,
+            List<String> algorithms,
+            String clockSkew,
+            String idClaim,
+            String idPrefix,
+            String emailClaim,
+            Boolean requireVerifiedEmail,
+            String groupsClaim,
+            AgentClaimSection agentClaim,
+            Boolean clientCredentialsAgents,
+            String ownerClaim,
+            Map<String, String> linkClaims,
+            Boolean allowUnlinked) {}
+
+    record AgentClaimSection(String name, String value) {}
 
     /**
      * Flags given on the command line; null where not given.
@@ -70,7 +105,7 @@ public final class ConfigLoader {
 
     /** Loads {@code overrides.config()} (if any), applies the flags, and validates everything. */
     public static ServerConfig load(Overrides o) {
-        File f = o.config() == null ? new File(null, null, null, null, null, null, null) : read(o.config());
+        File f = o.config() == null ? new File(null, null, null, null, null, null, null, null, null) : read(o.config());
         ServerSection server = f.server() == null ? new ServerSection(null, null) : f.server();
         String host = first(o.host(), server.host(), ServerConfig.DEFAULT_HOST);
         int port = first(o.port(), server.port(), ServerConfig.DEFAULT_PORT);
@@ -83,7 +118,9 @@ public final class ConfigLoader {
                 first(o.policy(), f.policy() == null ? null : base.resolve(f.policy()), ServerConfig.DEFAULT_POLICY);
         if (!Files.isRegularFile(policy)) throw new ConfigException("policy: no such file: " + policy);
         boolean demo = f.identities() == null;
-        List<ServerConfig.Identity> identities = demo ? DemoIdentities.prepare(dataDir) : identities(f.identities());
+        ServerConfig.Oidc oidc = OidcSettings.oidc(f.oidc());
+        List<ServerConfig.Identity> identities =
+                demo ? DemoIdentities.prepare(dataDir) : identities(f.identities(), oidc);
         return new ServerConfig(
                 host,
                 port,
@@ -93,7 +130,9 @@ public final class ConfigLoader {
                 duration("sweep_interval", f.sweepInterval(), ServerConfig.DEFAULT_SWEEP),
                 duration("max_wait", f.maxWait(), ServerConfig.DEFAULT_MAX_WAIT),
                 demo,
-                ledger(f.ledger(), base));
+                ledger(f.ledger(), base),
+                oidc,
+                McpSettings.mcp(f.mcp(), System.getenv()));
     }
 
     private static ServerConfig.Ledger ledger(LedgerSection l, Path base) {
@@ -145,8 +184,13 @@ public final class ConfigLoader {
     }
 
     static List<ServerConfig.Identity> identities(List<IdentitySection> sections) {
+        return identities(sections, ServerConfig.Oidc.none());
+    }
+
+    static List<ServerConfig.Identity> identities(List<IdentitySection> sections, ServerConfig.Oidc oidc) {
         List<ServerConfig.Identity> out = new ArrayList<>();
         Set<String> hashes = new HashSet<>();
+        Map<String, String> linked = new HashMap<>();
         for (int i = 0; i < sections.size(); i++) {
             IdentitySection s = sections.get(i);
             String key = "identities[" + i + "]";
@@ -159,7 +203,9 @@ public final class ConfigLoader {
                 if (!hashes.add(s.apiKeySha256()))
                     throw new ConfigException(key + ".api_key_sha256: the same key hash is given twice");
             }
-            out.add(new ServerConfig.Identity(p, s.apiKeySha256()));
+            ServerConfig.Links links = OidcSettings.links(key + ".links", s.links(), oidc);
+            OidcSettings.claimLinks(key + ".links", p.id(), links, linked);
+            out.add(new ServerConfig.Identity(p, s.apiKeySha256(), links));
         }
         checkReferences(out);
         return out;
@@ -217,5 +263,207 @@ public final class ConfigLoader {
             if (v != null) return v;
         }
         throw new IllegalStateException("no default");
+    }
+
+    /** The {@code oidc} section and each identity's {@code links}, validated against each other. */
+    static final class OidcSettings {
+        private static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
+        private static final Pattern ID_PREFIX = Pattern.compile("([A-Za-z0-9][A-Za-z0-9._@:+-]{0,63})?");
+        private static final Set<String> LINK_CLAIM_KINDS = Set.of("slack", "teams");
+        private static final Pattern LOOPBACK =
+                Pattern.compile("localhost|\\[::1]|127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+
+        private OidcSettings() {}
+
+        static ServerConfig.Oidc oidc(OidcSection o) {
+            if (o == null) return ServerConfig.Oidc.none();
+            if (o.issuers() == null || o.issuers().isEmpty())
+                throw new ConfigException("oidc.issuers: list at least one issuer, or leave out the oidc section");
+            List<ServerConfig.Issuer> issuers = new ArrayList<>();
+            for (int i = 0; i < o.issuers().size(); i++) {
+                issuers.add(issuer("oidc.issuers[" + i + "]", o.issuers().get(i)));
+            }
+            distinct(issuers);
+            Duration refresh = positive("oidc.jwks_refresh", o.jwksRefresh(), ServerConfig.Oidc.DEFAULT_JWKS_REFRESH);
+            Duration maxAge = positive("oidc.jwks_max_age", o.jwksMaxAge(), ServerConfig.Oidc.DEFAULT_JWKS_MAX_AGE);
+            if (refresh.compareTo(maxAge) >= 0)
+                throw new ConfigException("oidc.jwks_refresh: must be shorter than jwks_max_age (" + maxAge
+                        + "), or keys would age out between refreshes; got " + refresh);
+            return new ServerConfig.Oidc(
+                    issuers,
+                    refresh,
+                    duration("oidc.jwks_min_refetch", o.jwksMinRefetch(), ServerConfig.Oidc.DEFAULT_JWKS_MIN_REFETCH),
+                    maxAge,
+                    positive("oidc.http_timeout", o.httpTimeout(), ServerConfig.Oidc.DEFAULT_HTTP_TIMEOUT));
+        }
+
+        private static ServerConfig.Issuer issuer(String key, IssuerSection s) {
+            String issuer = url(key + ".issuer", s.issuer());
+            if (s.audience() == null
+                    || s.audience().isEmpty()
+                    || s.audience().stream().anyMatch(ConfigLoader.OidcSettings::blank))
+                throw new ConfigException(key + ".audience: required: the audience (or list of audiences) this"
+                        + " server's tokens carry in 'aud'; got " + s.audience());
+            ServerConfig.Issuer.Builder b =
+                    ServerConfig.Issuer.builder(issuer, s.audience().get(0)).audiences(Set.copyOf(s.audience()));
+            if (s.jwksUri() != null) b.jwksUri(java.net.URI.create(url(key + ".jwks_uri", s.jwksUri())));
+            if (s.algorithms() != null) b.algorithms(algorithms(key + ".algorithms", s.algorithms()));
+            if (s.clockSkew() != null) b.clockSkew(skew(key + ".clock_skew", s.clockSkew()));
+            if (s.idClaim() != null) b.idClaim(claim(key + ".id_claim", s.idClaim()));
+            if (s.idPrefix() != null) b.idPrefix(idPrefix(key + ".id_prefix", s.idPrefix()));
+            if (s.emailClaim() != null) b.emailClaim(claim(key + ".email_claim", s.emailClaim()));
+            if (s.requireVerifiedEmail() != null) b.requireVerifiedEmail(s.requireVerifiedEmail());
+            if (s.groupsClaim() != null) b.groupsClaim(claim(key + ".groups_claim", s.groupsClaim()));
+            if (s.agentClaim() != null) b.agentClaim(agentClaim(key + ".agent_claim", s.agentClaim()));
+            if (s.clientCredentialsAgents() != null) b.clientCredentialsAgents(s.clientCredentialsAgents());
+            if (s.ownerClaim() != null) b.ownerClaim(claim(key + ".owner_claim", s.ownerClaim()));
+            if (s.linkClaims() != null) b.linkClaims(linkClaims(key + ".link_claims", s.linkClaims()));
+            if (s.allowUnlinked() != null) b.allowUnlinked(s.allowUnlinked());
+            return b.build();
+        }
+
+        /** https, or http to this machine only (a local test IdP); no query or fragment (OIDC Discovery 1.0 §2). */
+        private static String url(String key, String value) {
+            if (blank(value)) throw new ConfigException(key + ": required; got '" + value + "'");
+            java.net.URI u;
+            try {
+                u = new java.net.URI(value);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(key + ": not a URL: '" + value + "'");
+            }
+            String host = u.getHost();
+            boolean loopback = host != null && LOOPBACK.matcher(host).matches();
+            boolean ok = "https".equals(u.getScheme()) || ("http".equals(u.getScheme()) && loopback);
+            if (!ok || host == null || u.getRawQuery() != null || u.getRawFragment() != null)
+                throw new ConfigException(key + ": must be an https URL (http only to localhost) without query or"
+                        + " fragment; got '" + value + "'");
+            return value;
+        }
+
+        private static Set<String> algorithms(String key, List<String> names) {
+            if (names.isEmpty()) throw new ConfigException(key + ": list at least one algorithm");
+            for (String n : names) {
+                if (!ServerConfig.Issuer.ASYMMETRIC_ALGORITHMS.contains(n))
+                    throw new ConfigException(key + ": '" + n + "' is not accepted; only asymmetric signatures are ("
+                            + new java.util.TreeSet<>(ServerConfig.Issuer.ASYMMETRIC_ALGORITHMS)
+                            + "), never 'none' or HMAC");
+            }
+            return Set.copyOf(names);
+        }
+
+        private static Duration skew(String key, String text) {
+            Duration d = duration(key, text, ServerConfig.Issuer.DEFAULT_CLOCK_SKEW);
+            if (d.compareTo(MAX_CLOCK_SKEW) > 0)
+                throw new ConfigException(key + ": at most " + MAX_CLOCK_SKEW.toMinutes() + "m; got '" + text + "'");
+            return d;
+        }
+
+        private static String claim(String key, String name) {
+            if (blank(name)) throw new ConfigException(key + ": a claim name; got '" + name + "'");
+            return name;
+        }
+
+        private static String idPrefix(String key, String prefix) {
+            if (!ID_PREFIX.matcher(prefix).matches())
+                throw new ConfigException(key + ": letters, digits and ._@:+- starting with a letter or digit, at most"
+                        + " 64; got '" + prefix + "'");
+            return prefix;
+        }
+
+        private static ServerConfig.AgentClaim agentClaim(String key, AgentClaimSection a) {
+            if (blank(a.name()) || blank(a.value()))
+                throw new ConfigException(
+                        key + ": needs both name and value, e.g. { name: kind, value: agent }; got " + a);
+            return new ServerConfig.AgentClaim(a.name(), a.value());
+        }
+
+        private static Map<String, String> linkClaims(String key, Map<String, String> claims) {
+            for (var e : claims.entrySet()) {
+                if (!LINK_CLAIM_KINDS.contains(e.getKey()))
+                    throw new ConfigException(key + "." + e.getKey() + ": links come from claims only for "
+                            + new java.util.TreeSet<>(LINK_CLAIM_KINDS) + " (email from email_claim)");
+                claim(key + "." + e.getKey(), e.getValue());
+            }
+            return claims;
+        }
+
+        /** One issuer once; issuers that admit unlinked subjects name them each under their own prefix. */
+        private static void distinct(List<ServerConfig.Issuer> issuers) {
+            Map<String, String> prefixes = new HashMap<>();
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i < issuers.size(); i++) {
+                ServerConfig.Issuer is = issuers.get(i);
+                if (!seen.add(is.issuer()))
+                    throw new ConfigException("oidc.issuers[" + i + "].issuer: '" + is.issuer() + "' is listed twice");
+                if (!is.allowUnlinked()) continue;
+                String other = prefixes.putIfAbsent(is.idPrefix(), is.issuer());
+                if (other != null)
+                    throw new ConfigException("oidc.issuers[" + i + "].id_prefix: '" + is.idPrefix() + "' is also the"
+                            + " prefix of " + other + ", so two people could get one id; give each issuer its own");
+            }
+        }
+
+        static ServerConfig.Links links(String key, LinksSection l, ServerConfig.Oidc oidc) {
+            if (l == null) return ServerConfig.Links.NONE;
+            return new ServerConfig.Links(
+                    l.oidc() == null ? null : oidcLink(key + ".oidc", l.oidc(), oidc),
+                    l.email() == null ? null : email(key + ".email", l.email()),
+                    l.slack() == null ? null : token(key + ".slack", l.slack()),
+                    l.teams() == null ? null : token(key + ".teams", l.teams()));
+        }
+
+        /** {@code <issuer>#<subject>}; a bare subject is of the only issuer. */
+        private static String oidcLink(String key, String value, ServerConfig.Oidc oidc) {
+            if (!oidc.enabled()) throw new ConfigException(key + ": no oidc.issuers are configured");
+            int hash = value.indexOf('#');
+            if (hash < 0) {
+                if (oidc.issuers().size() > 1)
+                    throw new ConfigException(key + ": with " + oidc.issuers().size()
+                            + " issuers, write '<issuer>#<subject>'; got '" + value + "'");
+                return oidc.issuers().get(0).issuer() + "#" + token(key, value);
+            }
+            String issuer = value.substring(0, hash);
+            if (oidc.issuers().stream().noneMatch(i -> i.issuer().equals(issuer)))
+                throw new ConfigException(key + ": '" + issuer + "' is not one of oidc.issuers");
+            return issuer + "#" + token(key, value.substring(hash + 1));
+        }
+
+        private static String email(String key, String value) {
+            String v = token(key, value).toLowerCase(java.util.Locale.ROOT);
+            if (v.indexOf('@') < 1 || v.indexOf('@') == v.length() - 1)
+                throw new ConfigException(key + ": not an email address: '" + value + "'");
+            return v;
+        }
+
+        private static String token(String key, String value) {
+            if (blank(value) || value.chars().anyMatch(Character::isWhitespace))
+                throw new ConfigException(key + ": must be non-empty without spaces; got '" + value + "'");
+            return value;
+        }
+
+        /** Each outside identity is one principal's. */
+        static void claimLinks(String key, String id, ServerConfig.Links links, Map<String, String> linked) {
+            claim(key + ".oidc", "oidc", links.oidc(), id, linked);
+            claim(key + ".email", "email", links.email(), id, linked);
+            claim(key + ".slack", "slack", links.slack(), id, linked);
+            claim(key + ".teams", "teams", links.teams(), id, linked);
+        }
+
+        private static void claim(String key, String kind, String value, String id, Map<String, String> linked) {
+            if (value == null) return;
+            String other = linked.putIfAbsent(kind + " " + value, id);
+            if (other != null) throw new ConfigException(key + ": '" + value + "' is already linked to " + other);
+        }
+
+        private static Duration positive(String key, String text, Duration fallback) {
+            Duration d = duration(key, text, fallback);
+            if (d.isZero() || d.isNegative())
+                throw new ConfigException(key + ": must be more than 0; got '" + text + "'");
+            return d;
+        }
+
+        private static boolean blank(String s) {
+            return s == null || s.isBlank();
+        }
     }
 }

@@ -1,10 +1,12 @@
 package io.countersign.server.config;
 
 import io.countersign.core.Principal;
+import io.countersign.mcp.McpConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything the server needs, validated once at start by {@link ConfigLoader}. Defaults beside
@@ -19,6 +21,8 @@ import java.util.Map;
  * @param maxWait the longest {@code ?wait=} a client may ask for; default {@code 5m}
  * @param demo whether these are the generated demo identities (printed at start)
  * @param ledger how the ledger signs its checkpoints
+ * @param oidc the identity providers whose bearer tokens are accepted; default none
+ * @param mcp the MCP gateway's upstream servers and timings; default none
  */
 public record ServerConfig(
         String host,
@@ -29,7 +33,9 @@ public record ServerConfig(
         Duration sweepInterval,
         Duration maxWait,
         boolean demo,
-        Ledger ledger) {
+        Ledger ledger,
+        Oidc oidc,
+        McpConfig mcp) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
     public static final Path DEFAULT_DATA_DIR = Path.of("data");
@@ -40,10 +46,47 @@ public record ServerConfig(
     public ServerConfig {
         identities = List.copyOf(identities);
         ledger = ledger == null ? Ledger.defaults() : ledger;
+        oidc = oidc == null ? Oidc.none() : oidc;
+        mcp = mcp == null ? McpConfig.none() : mcp;
+    }
+
+    /** A config without MCP upstreams. */
+    public ServerConfig(
+            String host,
+            int port,
+            Path dataDir,
+            Path policyFile,
+            List<Identity> identities,
+            Duration sweepInterval,
+            Duration maxWait,
+            boolean demo,
+            Ledger ledger,
+            Oidc oidc) {
+        this(host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, null);
+    }
+
+    /** A config without identity providers (API keys only). */
+    public ServerConfig(
+            String host,
+            int port,
+            Path dataDir,
+            Path policyFile,
+            List<Identity> identities,
+            Duration sweepInterval,
+            Duration maxWait,
+            boolean demo,
+            Ledger ledger) {
+        this(host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, null);
     }
 
     public ServerConfig withPort(int p) {
-        return new ServerConfig(host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger);
+        return new ServerConfig(
+                host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp);
+    }
+
+    public ServerConfig withMcp(McpConfig m) {
+        return new ServerConfig(
+                host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, m);
     }
 
     /**
@@ -67,12 +110,256 @@ public record ServerConfig(
     }
 
     /**
-     * A principal and the hex SHA-256 of its API key (the key itself is never stored).
+     * A principal, the hex SHA-256 of its API key (the key itself is never stored) and the outside
+     * identities that are the same person or agent.
      *
      * @param principal who it is
      * @param apiKeySha256 lower-case hex SHA-256 of its API key, or null for no key
+     * @param links its OIDC subject, email address, Slack and Teams user ids; default none
      */
-    public record Identity(Principal principal, String apiKeySha256) {}
+    public record Identity(Principal principal, String apiKeySha256, Links links) {
+        public Identity {
+            links = links == null ? Links.NONE : links;
+        }
+
+        /** An identity without links. */
+        public Identity(Principal principal, String apiKeySha256) {
+            this(principal, apiKeySha256, Links.NONE);
+        }
+    }
+
+    /**
+     * The outside identities of one principal; each null when absent. A value is linked to at most
+     * one principal.
+     *
+     * @param oidc {@code <issuer>#<subject>}: the subject of a configured issuer's tokens
+     * @param email an email address, lower case
+     * @param slack a Slack user id, e.g. {@code U012ABC}
+     * @param teams a Microsoft Teams user id (e.g. {@code 29:...} or the Entra object id)
+     */
+    public record Links(String oidc, String email, String slack, String teams) {
+        public static final Links NONE = new Links(null, null, null, null);
+    }
+
+    /**
+     * The OpenID Connect issuers whose bearer JWTs authenticate people and agents.
+     *
+     * @param issuers the trusted issuers; default none (API keys only)
+     * @param jwksRefresh how often each issuer's keys are fetched in the background; default {@code 5m}
+     * @param jwksMinRefetch the least time between two fetches that an unknown key id triggers;
+     *     default {@code 10s}
+     * @param jwksMaxAge keys not refreshed for this long are no longer used (tokens then fail
+     *     closed with 503); default {@code 1h}
+     * @param httpTimeout connect and read timeout of each discovery and key fetch; default {@code 5s}
+     */
+    public record Oidc(
+            List<Issuer> issuers,
+            Duration jwksRefresh,
+            Duration jwksMinRefetch,
+            Duration jwksMaxAge,
+            Duration httpTimeout) {
+        public static final Duration DEFAULT_JWKS_REFRESH = Duration.ofMinutes(5);
+        public static final Duration DEFAULT_JWKS_MIN_REFETCH = Duration.ofSeconds(10);
+        public static final Duration DEFAULT_JWKS_MAX_AGE = Duration.ofHours(1);
+        public static final Duration DEFAULT_HTTP_TIMEOUT = Duration.ofSeconds(5);
+
+        public Oidc {
+            issuers = List.copyOf(issuers);
+        }
+
+        /** These issuers, every other setting at its default. */
+        public static Oidc of(List<Issuer> issuers) {
+            return new Oidc(
+                    issuers,
+                    DEFAULT_JWKS_REFRESH,
+                    DEFAULT_JWKS_MIN_REFETCH,
+                    DEFAULT_JWKS_MAX_AGE,
+                    DEFAULT_HTTP_TIMEOUT);
+        }
+
+        /** No issuers: only API keys authenticate. */
+        public static Oidc none() {
+            return of(List.of());
+        }
+
+        public boolean enabled() {
+            return !issuers.isEmpty();
+        }
+    }
+
+    /**
+     * One trusted OpenID Connect issuer and how its tokens' claims become a principal. Built with
+     * {@link #builder}, which holds every default.
+     *
+     * @param issuer the {@code iss} its tokens carry, exactly; discovery reads {@code
+     *     <issuer>/.well-known/openid-configuration}
+     * @param audiences a token's {@code aud} must name at least one of these; required
+     * @param jwksUri where its keys are; default from the discovery document
+     * @param algorithms accepted signature algorithms; default every asymmetric one ({@code none} and
+     *     HMAC are never accepted)
+     * @param clockSkew leeway for {@code exp} and {@code nbf}; default {@code 60s}
+     * @param idClaim the claim that names a principal no identity is linked to; default {@code sub}
+     * @param idPrefix put before that claim's value to make the principal id; default none
+     * @param emailClaim the email address claim; default {@code email}
+     * @param requireVerifiedEmail link by email only when {@code email_verified} is true; default true
+     * @param groupsClaim the claim listing groups (a name, or a dotted path); default {@code groups}
+     * @param agentClaim a claim and value that mark an agent's token; default none
+     * @param clientCredentialsAgents whether client-credentials tokens are agents; default true
+     * @param ownerClaim for agents no identity is linked to: the claim naming the accountable
+     *     human; default {@code owner}
+     * @param linkClaims claims carrying a Slack or Teams user id ({@code slack}, {@code teams}) that
+     *     link the token's principal to that user; default none
+     * @param allowUnlinked whether tokens whose subject no identity links to are admitted; default true
+     */
+    public record Issuer(
+            String issuer,
+            Set<String> audiences,
+            java.net.URI jwksUri,
+            Set<String> algorithms,
+            Duration clockSkew,
+            String idClaim,
+            String idPrefix,
+            String emailClaim,
+            boolean requireVerifiedEmail,
+            String groupsClaim,
+            AgentClaim agentClaim,
+            boolean clientCredentialsAgents,
+            String ownerClaim,
+            Map<String, String> linkClaims,
+            boolean allowUnlinked) {
+        public static final Duration DEFAULT_CLOCK_SKEW = Duration.ofSeconds(60);
+        public static final Set<String> ASYMMETRIC_ALGORITHMS = Set.of(
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519");
+
+        public Issuer {
+            audiences = Set.copyOf(audiences);
+            algorithms = Set.copyOf(algorithms);
+            linkClaims = Map.copyOf(linkClaims);
+        }
+
+        public static Builder builder(String issuer, String audience) {
+            return new Builder(issuer, audience);
+        }
+
+        /** Every option at its default but the issuer and the audience. */
+        public static final class Builder {
+            private final String issuer;
+            private Set<String> audiences;
+            private java.net.URI jwksUri;
+            private Set<String> algorithms = ASYMMETRIC_ALGORITHMS;
+            private Duration clockSkew = DEFAULT_CLOCK_SKEW;
+            private String idClaim = "sub";
+            private String idPrefix = "";
+            private String emailClaim = "email";
+            private boolean requireVerifiedEmail = true;
+            private String groupsClaim = "groups";
+            private AgentClaim agentClaim;
+            private boolean clientCredentialsAgents = true;
+            private String ownerClaim = "owner";
+            private Map<String, String> linkClaims = Map.of();
+            private boolean allowUnlinked = true;
+
+            private Builder(String issuer, String audience) {
+                this.issuer = issuer;
+                this.audiences = Set.of(audience);
+            }
+
+            public Builder audiences(Set<String> v) {
+                audiences = v;
+                return this;
+            }
+
+            public Builder jwksUri(java.net.URI v) {
+                jwksUri = v;
+                return this;
+            }
+
+            public Builder algorithms(Set<String> v) {
+                algorithms = v;
+                return this;
+            }
+
+            public Builder clockSkew(Duration v) {
+                clockSkew = v;
+                return this;
+            }
+
+            public Builder idClaim(String v) {
+                idClaim = v;
+                return this;
+            }
+
+            public Builder idPrefix(String v) {
+                idPrefix = v;
+                return this;
+            }
+
+            public Builder emailClaim(String v) {
+                emailClaim = v;
+                return this;
+            }
+
+            public Builder requireVerifiedEmail(boolean v) {
+                requireVerifiedEmail = v;
+                return this;
+            }
+
+            public Builder groupsClaim(String v) {
+                groupsClaim = v;
+                return this;
+            }
+
+            public Builder agentClaim(AgentClaim v) {
+                agentClaim = v;
+                return this;
+            }
+
+            public Builder clientCredentialsAgents(boolean v) {
+                clientCredentialsAgents = v;
+                return this;
+            }
+
+            public Builder ownerClaim(String v) {
+                ownerClaim = v;
+                return this;
+            }
+
+            public Builder linkClaims(Map<String, String> v) {
+                linkClaims = v;
+                return this;
+            }
+
+            public Builder allowUnlinked(boolean v) {
+                allowUnlinked = v;
+                return this;
+            }
+
+            public Issuer build() {
+                return new Issuer(
+                        issuer,
+                        audiences,
+                        jwksUri,
+                        algorithms,
+                        clockSkew,
+                        idClaim,
+                        idPrefix,
+                        emailClaim,
+                        requireVerifiedEmail,
+                        groupsClaim,
+                        agentClaim,
+                        clientCredentialsAgents,
+                        ownerClaim,
+                        linkClaims,
+                        allowUnlinked);
+            }
+        }
+    }
+
+    /**
+     * A claim whose value marks an agent's token: a string equal to {@code value}, or a list
+     * containing it.
+     */
+    public record AgentClaim(String name, String value) {}
 
     /** The identities as principals by id. */
     public Map<String, Principal> principals() {

@@ -1,0 +1,130 @@
+package io.countersign.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.countersign.core.Principal;
+import io.countersign.core.RequestState;
+import io.countersign.mcp.McpConfig;
+import io.countersign.server.config.DemoIdentities;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.McpJsonDefaults;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code countersign mcp --upstream NAME} as an MCP client launches it: the official Java SDK's
+ * stdio client starts the command as a process, and every message goes through the server's gateway
+ * to the real filesystem MCP server, policy and ledger included.
+ */
+class McpBridgeTest {
+    private static final Principal BOT = DemoIdentities.principals().getFirst();
+    private static final Path NODE_MODULES = Path.of("..", "interop", "mcp-servers", "node_modules")
+            .toAbsolutePath()
+            .normalize();
+
+    @TempDir
+    Path data;
+
+    @TempDir
+    Path files;
+
+    @Test
+    void anMcpClientThatLaunchesProcessesReachesTheUpstreamThroughTheGateway() throws Exception {
+        assertThat(NODE_MODULES.resolve("@modelcontextprotocol/server-filesystem"))
+                .as("run 'npm ci' in interop/mcp-servers (the server module's tests do it) first")
+                .isDirectory();
+        Files.writeString(files.resolve("hello.txt"), "through the bridge");
+        McpConfig.Upstream fs = new McpConfig.Upstream(
+                "fs",
+                List.of(
+                        "node",
+                        NODE_MODULES
+                                .resolve("@modelcontextprotocol/server-filesystem/dist/index.js")
+                                .toString(),
+                        files.toString()),
+                null,
+                null,
+                null,
+                "prod",
+                null,
+                null);
+        McpConfig mcp = new McpConfig(
+                Map.of("fs", fs),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(20),
+                false,
+                List.of());
+        try (CliFixture fx =
+                new CliFixture(data, Path.of("..", "server", "src", "test", "resources", "mcp-policy.yaml"), mcp)) {
+            String java =
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            ServerParameters params = ServerParameters.builder(java)
+                    .args(
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            Main.class.getName(),
+                            "mcp",
+                            "--upstream",
+                            "fs",
+                            "--server",
+                            "http://127.0.0.1:" + fx.server().port())
+                    .env(Map.of("COUNTERSIGN_KEY", fx.key("deploy-bot")))
+                    .build();
+            McpSyncClient client = McpClient.sync(new StdioClientTransport(params, McpJsonDefaults.getMapper()))
+                    .requestTimeout(Duration.ofSeconds(60))
+                    .initializationTimeout(Duration.ofSeconds(60))
+                    .build();
+            try {
+                client.initialize();
+                List<String> tools = client.listTools().tools().stream()
+                        .map(McpSchema.Tool::name)
+                        .toList();
+                assertThat(tools).contains("read_text_file").doesNotContain("move_file");
+
+                McpSchema.CallToolResult read = client.callTool(new McpSchema.CallToolRequest(
+                        "read_text_file",
+                        Map.of("path", files.resolve("hello.txt").toString())));
+                McpSchema.CallToolResult moved = client.callTool(new McpSchema.CallToolRequest(
+                        "move_file",
+                        Map.of(
+                                "source",
+                                files.resolve("hello.txt").toString(),
+                                "destination",
+                                files.resolve("x.txt").toString())));
+
+                assertThat(((McpSchema.TextContent) read.content().getFirst()).text())
+                        .contains("through the bridge");
+                assertThat(moved.isError()).isTrue();
+                assertThat(((McpSchema.TextContent) moved.content().getFirst()).text())
+                        .contains("agents do not move files");
+                List<?> executed = List.of();
+                for (int k = 0; k < 200 && executed.isEmpty(); k++) { // recorded just after the answer
+                    executed = fx.server().service().list(BOT, RequestState.EXECUTED, 10);
+                    if (executed.isEmpty()) Thread.sleep(50);
+                }
+                assertThat(executed).hasSize(1);
+                assertThat(fx.server().service().list(BOT, RequestState.DENIED, 10))
+                        .hasSize(1);
+            } finally {
+                client.closeGracefully();
+            }
+        }
+    }
+
+    @Test
+    void withoutAKeyItSaysWhatIsMissing() {
+        CliFixture.Run r = CliFixture.run("mcp", "--upstream", "fs", "--key", "");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("COUNTERSIGN_KEY");
+    }
+}

@@ -1,0 +1,320 @@
+package io.countersign.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.Principal;
+import io.countersign.core.RequestId;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent's session through the gateway, bound to one session with the upstream MCP server.
+ *
+ * <p>Design notes. Every message from the agent is relayed unchanged except: {@code tools/call}
+ * (which becomes an action request, see {@link ToolCalls}), {@code tools/list} (filtered and checked
+ * against the pins), and {@code notifications/cancelled} (which also cancels a held call). Request ids
+ * are renumbered toward the upstream, so that the gateway's own requests (a tools/list before a call,
+ * the handshake replayed after a restart) can never collide with the agent's; responses get the
+ * agent's id back. Progress notifications go to the stream of the request whose progress token they
+ * carry; other upstream messages go to the session's stream. If the upstream dies or hangs, every
+ * request in flight gets an error and the next request starts it again, replaying the agent's
+ * {@code initialize}.
+ */
+public final class GatewaySession implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GatewaySession.class);
+
+    private final String id;
+    private final McpGateway gateway;
+    private final McpConfig.Upstream upstream;
+    private final Principal agent;
+    private final boolean stateless;
+    private final AtomicLong nextId = new AtomicLong(1);
+    private final Map<Long, CompletableFuture<ObjectNode>> inFlight = new ConcurrentHashMap<>();
+    private final Map<String, Outbound> progress = new ConcurrentHashMap<>();
+    private final Map<String, ToolCalls.Held> held = new ConcurrentHashMap<>();
+    private final Map<String, Long> relayed = new ConcurrentHashMap<>();
+    private final ToolCalls toolCalls;
+    private volatile Outbound general = Outbound.NOWHERE;
+    private volatile UpstreamConnection connection;
+    private volatile ObjectNode initializeParams;
+    private volatile long lastUsed = System.nanoTime();
+    private volatile boolean closed;
+
+    GatewaySession(String id, McpGateway gateway, McpConfig.Upstream upstream, Principal agent, boolean stateless) {
+        this.id = id;
+        this.gateway = gateway;
+        this.upstream = upstream;
+        this.agent = agent;
+        this.stateless = stateless;
+        this.toolCalls = new ToolCalls(gateway, this);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Principal agent() {
+        return agent;
+    }
+
+    public McpConfig.Upstream upstream() {
+        return upstream;
+    }
+
+    /** Where messages that belong to no request go (the agent's GET stream on HTTP). */
+    public void generalStream(Outbound out) {
+        general = out == null ? Outbound.NOWHERE : out;
+    }
+
+    long idleNanos() {
+        return System.nanoTime() - lastUsed;
+    }
+
+    /**
+     * Handles one message from the agent. A request blocks the calling (virtual) thread until its
+     * response has been sent to {@code reply}; notifications for it go to {@code reply} first.
+     */
+    public void handle(JsonNode message, Outbound reply) {
+        lastUsed = System.nanoTime();
+        JsonNode msgId = message.get("id");
+        switch (JsonRpc.kind(message)) {
+            case INVALID ->
+                reply.send(JsonRpc.error(
+                        msgId != null && (msgId.isTextual() || msgId.isIntegralNumber()) ? msgId : null,
+                        JsonRpc.INVALID_REQUEST,
+                        "not a JSON-RPC 2.0 request, notification or response"));
+            case RESPONSE -> connection().send((ObjectNode) message); // the agent answers the upstream
+            case NOTIFICATION -> notification((ObjectNode) message);
+            case REQUEST -> reply.send(request((ObjectNode) message, reply));
+        }
+    }
+
+    private ObjectNode request(ObjectNode m, Outbound reply) {
+        JsonNode agentId = m.get("id");
+        try {
+            return switch (JsonRpc.method(m)) {
+                case "initialize" -> {
+                    ObjectNode response = call(m, reply);
+                    // Kept for a restarted upstream only once this first handshake has succeeded.
+                    if (response.has("result"))
+                        initializeParams = JsonRpc.params(m).deepCopy();
+                    yield response;
+                }
+                case "tools/call" -> toolCalls.call(m, reply);
+                case "tools/list" -> toolCalls.list(m, reply);
+                default -> call(m, reply);
+            };
+        } catch (UpstreamException e) {
+            return JsonRpc.error(agentId, JsonRpc.UPSTREAM_ERROR, e.getMessage());
+        } catch (InvalidParamsException e) {
+            return JsonRpc.error(agentId, JsonRpc.INVALID_PARAMS, e.getMessage());
+        } catch (RuntimeException e) { // storage or ledger: fail closed, nothing was forwarded unrecorded
+            LOG.error("MCP {} of {} failed: {}", JsonRpc.method(m), agent == null ? "?" : agent.id(), e.toString());
+            return JsonRpc.error(
+                    agentId,
+                    JsonRpc.INTERNAL_ERROR,
+                    "Countersign could not record this request, so nothing ran; see the server log");
+        }
+    }
+
+    private void notification(ObjectNode m) {
+        if ("notifications/cancelled".equals(JsonRpc.method(m))) {
+            String which = JsonRpc.params(m).path("requestId").asText("");
+            ToolCalls.Held h = held.get(which);
+            if (h != null) h.cancel();
+            Long upstreamId = relayed.get(which);
+            if (upstreamId == null) return;
+            ObjectNode out = m.deepCopy();
+            ((ObjectNode) out.get("params")).put("requestId", upstreamId);
+            connection().send(out);
+            return;
+        }
+        connection().send(m);
+    }
+
+    /**
+     * Relays one request to the upstream and waits for its response, which carries the agent's id.
+     * Throws {@link UpstreamException} if the upstream fails or does not answer in time.
+     */
+    ObjectNode call(ObjectNode m, Outbound reply) {
+        JsonNode agentId = m.get("id");
+        long upstreamId = nextId.getAndIncrement();
+        ObjectNode out = m.deepCopy();
+        out.put("id", upstreamId);
+        String token = progressToken(m);
+        CompletableFuture<ObjectNode> answer = new CompletableFuture<>();
+        inFlight.put(upstreamId, answer);
+        if (token != null) progress.put(token, reply);
+        relayed.put(agentId.asText(), upstreamId);
+        try {
+            connection().send(out);
+            ObjectNode response = await(answer, JsonRpc.method(m), upstreamId);
+            response.set("id", agentId);
+            return response;
+        } finally {
+            inFlight.remove(upstreamId);
+            relayed.remove(agentId.asText());
+            if (token != null) progress.remove(token);
+        }
+    }
+
+    /** A request of the gateway's own (a tools/list before a call); never seen by the agent. */
+    ObjectNode callOwn(String method, ObjectNode params) {
+        return call(
+                JsonRpc.request(
+                        JsonRpc.MAPPER.getNodeFactory().textNode("countersign-" + nextId.get()), method, params),
+                Outbound.NOWHERE);
+    }
+
+    void holding(String agentId, ToolCalls.Held h) {
+        if (h == null) held.remove(agentId);
+        else held.put(agentId, h);
+    }
+
+    private ObjectNode await(CompletableFuture<ObjectNode> answer, String method, long upstreamId) {
+        Duration timeout = gateway.config().requestTimeout();
+        try {
+            return answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.warn("MCP server {} did not answer {} within {}; restarting it", upstream.name(), method, timeout);
+            restart();
+            throw new UpstreamException("the MCP server " + upstream.name() + " did not answer " + method + " within "
+                    + timeout.toSeconds() + "s; it is being restarted");
+        } catch (ExecutionException e) {
+            throw new UpstreamException(e.getCause().getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UpstreamException("interrupted while waiting for " + upstream.name());
+        }
+    }
+
+    /** The live connection, started (and the agent's handshake replayed) if it is not. */
+    private synchronized UpstreamConnection connection() {
+        if (closed) throw new UpstreamException("the session has ended");
+        UpstreamConnection c = connection;
+        if (c != null && c.isOpen()) return c;
+        Inbound inbound = new Inbound();
+        c = gateway.connect(upstream, inbound);
+        inbound.connection = c;
+        connection = c;
+        if (c != null && initializeParams != null && !stateless) replayHandshake(c);
+        return c;
+    }
+
+    private void replayHandshake(UpstreamConnection c) {
+        LOG.warn("MCP server {} restarted for session {}; replaying the agent's initialize", upstream.name(), id);
+        long hid = nextId.getAndIncrement();
+        CompletableFuture<ObjectNode> answer = new CompletableFuture<>();
+        inFlight.put(hid, answer);
+        try {
+            c.send(JsonRpc.request(
+                    JsonRpc.MAPPER.getNodeFactory().numberNode(hid), "initialize", initializeParams.deepCopy()));
+            ObjectNode r = await(answer, "initialize", hid);
+            if (r.has("error"))
+                throw new UpstreamException("the restarted MCP server " + upstream.name() + " refused the handshake: "
+                        + r.path("error").path("message").asText());
+            c.send(JsonRpc.notification("notifications/initialized", null));
+        } finally {
+            inFlight.remove(hid);
+        }
+    }
+
+    /** Ends a hung upstream: every request in flight fails now; the next request starts it again. */
+    private synchronized void restart() {
+        UpstreamConnection c = connection;
+        connection = null;
+        if (c == null) return;
+        if (c instanceof StdioUpstream s) s.kill();
+        else c.close();
+        failAll("the MCP server " + upstream.name() + " stopped answering and was restarted");
+    }
+
+    private void failAll(String why) {
+        for (var e : inFlight.entrySet()) {
+            e.getValue().completeExceptionally(new UpstreamException(why));
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        held.values().forEach(ToolCalls.Held::cancel);
+        UpstreamConnection c;
+        synchronized (this) {
+            c = connection;
+            connection = null;
+        }
+        if (c != null) c.close();
+        failAll("the session has ended");
+    }
+
+    private static String progressToken(JsonNode m) {
+        JsonNode t = m.path("params").path("_meta").get("progressToken");
+        return t == null || t.isNull() ? null : t.asText();
+    }
+
+    /** What the upstream sends. */
+    private final class Inbound implements UpstreamConnection.Listener {
+        private volatile UpstreamConnection connection;
+
+        @Override
+        public void received(ObjectNode m) {
+            if (gateway.config().logPayloads()) LOG.debug("MCP server {} → {}", upstream.name(), m);
+            switch (JsonRpc.kind(m)) {
+                case RESPONSE -> {
+                    CompletableFuture<ObjectNode> f = m.get("id").canConvertToLong()
+                            ? inFlight.get(m.get("id").asLong())
+                            : null;
+                    if (f != null) f.complete(m);
+                }
+                case NOTIFICATION -> {
+                    String method = JsonRpc.method(m);
+                    if (method.equals("notifications/tools/list_changed")) toolCalls.forgetTools();
+                    Outbound to = method.equals("notifications/progress")
+                            ? progress.getOrDefault(
+                                    JsonRpc.params(m).path("progressToken").asText(), general)
+                            : general;
+                    to.send(m);
+                }
+                case REQUEST -> general.send(m); // sampling, elicitation, roots: the agent answers
+                case INVALID -> LOG.warn("MCP server {} sent a message that is not JSON-RPC; ignored", upstream.name());
+            }
+        }
+
+        @Override
+        public void closed(String why) {
+            // A connection replaced by a restart has had its requests failed already.
+            if (connection != null && connection != GatewaySession.this.connection) return;
+            LOG.warn("{} (session {})", why, id);
+            failAll(why);
+        }
+    }
+
+    /** The upstream failed, hung or is unreachable: the agent gets a JSON-RPC error that says so. */
+    static final class UpstreamException extends RuntimeException {
+        UpstreamException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The agent's params are not what the method takes. */
+    static final class InvalidParamsException extends RuntimeException {
+        InvalidParamsException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** For {@link ToolCalls}: a held call's request, by the agent's id. */
+    RequestId heldRequest(String agentId) {
+        ToolCalls.Held h = held.get(agentId);
+        return h == null ? null : h.request();
+    }
+}

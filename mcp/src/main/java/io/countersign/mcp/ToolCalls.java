@@ -1,0 +1,303 @@
+package io.countersign.mcp;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.Action;
+import io.countersign.core.ActionRequest;
+import io.countersign.core.Decision;
+import io.countersign.core.InvalidRequestException;
+import io.countersign.core.Outcome;
+import io.countersign.core.RefusedException;
+import io.countersign.core.Request;
+import io.countersign.core.RequestId;
+import io.countersign.core.RequestNotFoundException;
+import io.countersign.core.RequestState;
+import io.countersign.core.Resource;
+import io.countersign.core.ToolPins;
+import io.countersign.core.json.CanonicalJson;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code tools/call} and {@code tools/list} of one session.
+ *
+ * <p>A call becomes an action request of type {@code mcp.tool} on the resource {@code
+ * upstream/tool}, its params exactly the call's arguments, so the digest binds them. Allowed, its
+ * grant is redeemed and the call forwarded; the result's hash and {@code isError} are recorded as the
+ * outcome. Denied, the agent gets an {@code isError} result with the reason and the request id.
+ * Needing approval, the call is held (with progress, if the agent asked for it) until it is decided
+ * or the hold time passes; then an {@code isError} result names the request, and the identical call,
+ * retried, resumes that request ({@link io.countersign.core.RequestService#submitOrResume}) and runs
+ * once on its grant. Nothing is forwarded without a redeemed grant.
+ */
+final class ToolCalls {
+    private static final Logger LOG = LoggerFactory.getLogger(ToolCalls.class);
+    static final String ACTION = "mcp.tool";
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private final McpGateway gateway;
+    private final GatewaySession session;
+    /** The last listed tools and whether each may be called; empty until listed, cleared on list_changed. */
+    private final Map<String, ToolPins.Status> tools = new ConcurrentHashMap<>();
+
+    private volatile boolean listed;
+
+    ToolCalls(McpGateway gateway, GatewaySession session) {
+        this.gateway = gateway;
+        this.session = session;
+    }
+
+    void forgetTools() {
+        listed = false;
+    }
+
+    /** Relays tools/list, hides tools that policy denies outright, and checks the rest against their pins. */
+    ObjectNode list(ObjectNode m, Outbound reply) {
+        ObjectNode response = session.call(m, reply);
+        JsonNode listedTools = response.path("result").path("tools");
+        if (!listedTools.isArray()) return response;
+        ArrayNode visible = F.arrayNode();
+        check((ArrayNode) listedTools, visible);
+        ((ObjectNode) response.get("result")).set("tools", visible);
+        if (!m.path("params").has("cursor")) listed = true;
+        return response;
+    }
+
+    private void check(ArrayNode listedTools, ArrayNode visible) {
+        String upstream = session.upstream().name();
+        List<ToolPins.Listed> toCheck = new ArrayList<>();
+        for (JsonNode t : listedTools) {
+            String name = t.path("name").asText("");
+            if (name.isEmpty()) continue;
+            Resource resource = gateway.resource(session.upstream(), name);
+            ActionRequest probe = new ActionRequest(new Action(ACTION, F.objectNode()), resource, null, null, null);
+            if (gateway.policy()
+                    .deniesWhateverTheParams(
+                            session.agent(), probe, gateway.clock().instant())) continue;
+            ObjectNode definition = F.objectNode().put("name", name);
+            if (t.has("description")) definition.set("description", t.get("description"));
+            if (t.has("inputSchema")) definition.set("input_schema", t.get("inputSchema"));
+            toCheck.add(new ToolPins.Listed(name, CanonicalJson.sha256Hex(definition), definition, resource));
+            visible.add(t);
+        }
+        tools.putAll(gateway.pins().check(upstream, toCheck, session.agent()));
+    }
+
+    /** The gateway's own tools/list, all pages: before a call to a tool this session has not seen listed. */
+    private void refresh() {
+        String cursor = null;
+        do {
+            ObjectNode params = F.objectNode();
+            if (cursor != null) params.put("cursor", cursor);
+            ObjectNode r = session.callOwn("tools/list", params);
+            JsonNode result = r.path("result");
+            if (!result.path("tools").isArray()) break;
+            check((ArrayNode) result.get("tools"), F.arrayNode());
+            cursor = result.hasNonNull("nextCursor") ? result.get("nextCursor").asText() : null;
+        } while (cursor != null);
+        listed = true;
+    }
+
+    ObjectNode call(ObjectNode m, Outbound reply) {
+        JsonNode id = m.get("id");
+        ObjectNode params = JsonRpc.params(m);
+        String tool = params.path("name").asText("");
+        if (tool.isEmpty()) throw new GatewaySession.InvalidParamsException("tools/call needs params.name");
+        JsonNode args = params.get("arguments");
+        if (args != null && !args.isObject() && !args.isNull())
+            throw new GatewaySession.InvalidParamsException("tools/call params.arguments must be an object");
+        // A tool not seen listed, or blocked when last seen (its re-approval may have come since): list again.
+        if (!listed || !(tools.get(tool) instanceof ToolPins.Status.Trusted)) refresh();
+        if (tools.get(tool) instanceof ToolPins.Status.Blocked b) return result(id, b.reason(), true);
+
+        ActionRequest action;
+        try {
+            action = new ActionRequest(
+                    new Action(ACTION, args instanceof ObjectNode o ? o : F.objectNode()),
+                    gateway.resource(session.upstream(), tool),
+                    null,
+                    null,
+                    F.objectNode().put("mcp_session", session.id()));
+        } catch (InvalidRequestException e) {
+            throw new GatewaySession.InvalidParamsException(e.getMessage());
+        }
+        Request r;
+        try {
+            r = gateway.service().submitToRunNow(session.agent(), action).request();
+        } catch (RefusedException e) {
+            return result(id, "Countersign refused this call: " + e.getMessage(), true);
+        }
+        return switch (r.state()) {
+            case APPROVED -> run(m, reply, r);
+            case PENDING -> hold(m, reply, r);
+            default -> result(id, refusedText(r), true);
+        };
+    }
+
+    /** Waits for the decision, with progress; runs the call if it is approved in time. */
+    private ObjectNode hold(ObjectNode m, Outbound reply, Request pending) {
+        JsonNode id = m.get("id");
+        JsonNode token = m.path("params").path("_meta").get("progressToken");
+        Held held = new Held(pending.id(), Thread.currentThread());
+        session.holding(id.asText(), held);
+        Duration hold = gateway.config().hold();
+        Duration every = gateway.config().progressInterval();
+        long deadline = System.nanoTime() + hold.toNanos();
+        int beat = 0;
+        Request r = pending;
+        try {
+            while (r.state() == RequestState.PENDING && !held.cancelled) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                if (token != null) reply.send(progress(token, ++beat, awaiting(r)));
+                r = gateway.service().await(r.id(), session.agent(), Duration.ofNanos(Math.min(left, every.toNanos())));
+            }
+        } catch (InterruptedException e) {
+            if (!held.cancelled) Thread.currentThread().interrupt();
+            r = gateway.service().get(pending.id(), session.agent());
+        } catch (RequestNotFoundException e) {
+            return result(id, "request " + pending.id() + " is gone", true);
+        } finally {
+            session.holding(id.asText(), null);
+        }
+        if (held.cancelled) {
+            return result(id, "Cancelled by the client; request " + pending.id() + " was withdrawn.", true);
+        }
+        return switch (r.state()) {
+            case APPROVED -> run(m, reply, r);
+            case PENDING ->
+                result(
+                        id,
+                        awaiting(r) + " Retry this exact call once it is approved: it will run once."
+                                + " A call with different arguments is a new request.",
+                        true);
+            default -> result(id, refusedText(r), true);
+        };
+    }
+
+    /** Redeems the grant, forwards the call, records what came of it. */
+    private ObjectNode run(ObjectNode m, Outbound reply, Request approved) {
+        JsonNode id = m.get("id");
+        if (!approved.grant().isRedeemed()) { // allowed calls come redeemed already (submitToRunNow)
+            try {
+                gateway.service().redeem(approved.id(), session.agent(), approved.digest());
+            } catch (RefusedException e) {
+                return result(
+                        id,
+                        "Countersign refused to run this call (request " + approved.id() + "): " + e.getMessage(),
+                        true);
+            }
+        }
+        ObjectNode response;
+        try {
+            response = session.call(m, reply);
+        } catch (GatewaySession.UpstreamException e) {
+            outcome(approved.id(), Outcome.Status.FAILED, null, "upstream failure: " + e.getMessage());
+            throw e;
+        }
+        JsonNode result = response.get("result");
+        if (result == null) {
+            outcome(
+                    approved.id(),
+                    Outcome.Status.FAILED,
+                    null,
+                    "JSON-RPC error " + response.path("error").path("code").asInt());
+        } else {
+            boolean isError = result.path("isError").asBoolean(false);
+            outcome(
+                    approved.id(), isError ? Outcome.Status.FAILED : Outcome.Status.EXECUTED,
+                    CanonicalJson.sha256Hex(result), isError ? "isError" : null);
+        }
+        return response;
+    }
+
+    /**
+     * Records what came of a call after the agent has its answer: the grant was redeemed (durably)
+     * before the call was forwarded, so this record is off the call's path.
+     */
+    private void outcome(RequestId request, Outcome.Status status, String sha256, String detail) {
+        Thread.ofVirtual().name("mcp-outcome").start(() -> record(request, status, sha256, detail));
+    }
+
+    private void record(RequestId request, Outcome.Status status, String sha256, String detail) {
+        try {
+            gateway.service().reportOutcome(request, session.agent(), status, sha256, detail);
+        } catch (RuntimeException e) { // the call ran; a failed record must not hide its result
+            LOG.error("could not record the outcome of {}: {}", request, e.getMessage());
+        }
+    }
+
+    private static String awaiting(Request r) {
+        String rules = r.decision() instanceof Decision.RequireApproval ra
+                ? " (" + String.join(", ", ra.matchedRules()) + ")"
+                : "";
+        return "Request " + r.id() + " awaits approval by people" + rules + "; "
+                + r.reviews().size() + " approval(s) so far.";
+    }
+
+    private static String refusedText(Request r) {
+        return switch (r.state()) {
+            case DENIED ->
+                r.decision() instanceof Decision.Deny d
+                        ? "Countersign policy denied this call (request " + r.id() + "): " + d.reason()
+                        : "A reviewer denied this call (request " + r.id() + ")" + denyReason(r);
+            case EXPIRED -> "Request " + r.id() + " expired before it was approved.";
+            case CANCELLED -> "Request " + r.id() + " was cancelled.";
+            case REVOKED -> "Request " + r.id() + "'s approval was revoked.";
+            default -> "Request " + r.id() + " is " + r.state().wire() + ".";
+        };
+    }
+
+    private static String denyReason(Request r) {
+        return r.reviews().stream()
+                .filter(v -> v.verdict() == io.countersign.core.Verdict.DENY
+                        && !v.reason().isEmpty())
+                .map(v -> ": " + v.reason())
+                .findFirst()
+                .orElse(".");
+    }
+
+    private static ObjectNode result(JsonNode id, String text, boolean isError) {
+        return JsonRpc.result(id, JsonRpc.toolResult(text, isError));
+    }
+
+    private static ObjectNode progress(JsonNode token, int beat, String message) {
+        ObjectNode p = F.objectNode();
+        p.set("progressToken", token);
+        p.put("progress", beat).put("message", message);
+        return JsonRpc.notification("notifications/progress", p);
+    }
+
+    /** A call held for approval; the agent's cancellation withdraws its request. */
+    final class Held {
+        private final RequestId request;
+        private final Thread waiter;
+        private volatile boolean cancelled;
+
+        Held(RequestId request, Thread waiter) {
+            this.request = request;
+            this.waiter = waiter;
+        }
+
+        RequestId request() {
+            return request;
+        }
+
+        void cancel() {
+            cancelled = true;
+            try {
+                gateway.service().cancel(request, session.agent());
+            } catch (RuntimeException e) {
+                LOG.debug("cancelling {}: {}", request, e.getMessage());
+            }
+            waiter.interrupt();
+        }
+    }
+}

@@ -1,0 +1,529 @@
+package io.countersign.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.core.Principal;
+import io.countersign.core.Request;
+import io.countersign.core.RequestId;
+import io.countersign.core.RequestState;
+import io.countersign.mcp.McpConfig;
+import io.countersign.server.config.DemoIdentities;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.McpSyncClient;
+import io.modelcontextprotocol.client.transport.HttpClientStreamableHttpTransport;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The MCP gateway end to end: the official MCP Java SDK as the agent, real MCP servers from npm
+ * as the upstreams (the reference filesystem and everything servers, and a one-tool server whose
+ * definition the test changes), the real server on port 0, reviews through the HTTP API.
+ */
+class McpGatewayTest {
+    private static final Pattern REQUEST_ID = Pattern.compile("req_[0-9A-HJKMNP-TV-Z]{26}");
+    private static final Principal BOT = DemoIdentities.principals().getFirst();
+
+    @TempDir
+    Path data;
+
+    @TempDir
+    Path files;
+
+    private ServerFixture fx;
+    private final List<McpSyncClient> clients = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        clients.forEach(McpSyncClient::closeGracefully);
+        if (fx != null) fx.close();
+    }
+
+    private void start(Duration hold, McpConfig.Upstream... upstreams) {
+        Map<String, McpConfig.Upstream> byName = new java.util.LinkedHashMap<>();
+        for (McpConfig.Upstream u : upstreams) byName.put(u.name(), u);
+        McpConfig mcp = new McpConfig(byName, hold, Duration.ofMillis(200), Duration.ofSeconds(20), false, List.of());
+        fx = new ServerFixture(data, null, Path.of("src/test/resources/mcp-policy.yaml"), mcp);
+    }
+
+    private McpConfig.Upstream fs() {
+        return new McpConfig.Upstream(
+                "fs", McpServers.filesystem(files), null, null, null, "prod", List.of("files"), null);
+    }
+
+    private static McpConfig.Upstream everything() {
+        return new McpConfig.Upstream("everything", McpServers.everything(), null, null, null, null, null, null);
+    }
+
+    private McpSyncClient client(String who, String upstream) {
+        HttpClientStreamableHttpTransport transport = HttpClientStreamableHttpTransport.builder(
+                        "http://127.0.0.1:" + fx.server().port())
+                .endpoint("/mcp/" + upstream)
+                .requestBuilder(HttpRequest.newBuilder().header("Authorization", "Bearer " + fx.key(who)))
+                .build();
+        McpSyncClient c =
+                McpClient.sync(transport).requestTimeout(Duration.ofSeconds(60)).build();
+        c.initialize();
+        clients.add(c);
+        return c;
+    }
+
+    private static McpSchema.CallToolResult call(McpSyncClient c, String tool, Map<String, Object> args) {
+        return c.callTool(new McpSchema.CallToolRequest(tool, args));
+    }
+
+    private static String text(McpSchema.CallToolResult r) {
+        StringBuilder out = new StringBuilder();
+        for (McpSchema.Content c : r.content()) if (c instanceof McpSchema.TextContent t) out.append(t.text());
+        return out.toString();
+    }
+
+    private static RequestId requestIn(String text) {
+        Matcher m = REQUEST_ID.matcher(text);
+        assertThat(m.find()).as("a request id in: %s", text).isTrue();
+        return new RequestId(m.group());
+    }
+
+    private Request request(RequestId id) {
+        return fx.server().service().get(id, BOT);
+    }
+
+    private List<String> eventTypes(RequestId id) {
+        return fx.server().service().events(id, BOT).stream().map(e -> e.type()).toList();
+    }
+
+    private List<JsonNode> ledger() {
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode e : fx.get("alice", "/v1/ledger/entries").json().path("entries")) {
+            try {
+                out.add(io.countersign.core.json.Json.mapper()
+                        .readTree(e.path("leaf").asText()));
+            } catch (java.io.IOException x) {
+                throw new AssertionError(x);
+            }
+        }
+        return out;
+    }
+
+    private List<Request> awaitExecuted(int n) throws InterruptedException {
+        List<Request> done = List.of();
+        for (int i = 0; i < 200 && done.size() < n; i++) {
+            done = fx.server().service().list(BOT, RequestState.EXECUTED, 10);
+            if (done.size() < n) Thread.sleep(50);
+        }
+        return done;
+    }
+
+    private Request awaitState(RequestId id, RequestState state) throws InterruptedException {
+        Request r = request(id);
+        for (int i = 0; i < 10 && r.state() != state; i++)
+            r = fx.server().service().await(id, BOT, Duration.ofSeconds(1));
+        return r;
+    }
+
+    private RequestId awaitPending() throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            List<Request> pending = fx.server().service().list(BOT, RequestState.PENDING, 10);
+            if (!pending.isEmpty()) return pending.getFirst().id();
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no request became pending");
+    }
+
+    @Test
+    void aReadPassesAndItsOutcomeIsRecorded() throws Exception {
+        Files.writeString(files.resolve("notes.txt"), "hello from the filesystem server");
+        start(Duration.ofSeconds(30), fs());
+        McpSyncClient c = client("deploy-bot", "fs");
+
+        McpSchema.CallToolResult r = call(
+                c, "read_text_file", Map.of("path", files.resolve("notes.txt").toString()));
+
+        assertThat(r.isError()).isNotEqualTo(Boolean.TRUE);
+        assertThat(text(r)).contains("hello from the filesystem server");
+        List<Request> done = awaitExecuted(1); // the outcome is recorded just after the answer
+        assertThat(done).hasSize(1);
+        Request read = done.getFirst();
+        assertThat(read.action().action().type()).isEqualTo("mcp.tool");
+        assertThat(read.action().resource().id()).isEqualTo("fs/read_text_file");
+        assertThat(read.action().resource().env()).isEqualTo("prod");
+        assertThat(read.action().action().params().path("path").asText()).endsWith("notes.txt");
+        assertThat(read.outcome().resultSha256()).matches("[0-9a-f]{64}");
+        assertThat(eventTypes(read.id()))
+                .containsSubsequence(
+                        "request.submitted", "request.decided", "grant.issued", "grant.redeemed", "request.executed");
+    }
+
+    @Test
+    void toolsThatPolicyDeniesOutrightAreNotListed() {
+        start(Duration.ofSeconds(30), fs());
+        McpSyncClient c = client("deploy-bot", "fs");
+
+        List<String> names =
+                c.listTools().tools().stream().map(McpSchema.Tool::name).toList();
+
+        assertThat(names).contains("read_text_file", "write_file", "list_directory");
+        assertThat(names).doesNotContain("move_file"); // denied whatever the arguments
+        assertThat(names).contains("edit_file"); // denied only for some arguments: listed, decided per call
+        // Every listed tool was pinned by hash on first sight.
+        assertThat(ledger().stream().filter(e -> e.path("type").asText().equals("mcp.tool_pinned")))
+                .hasSize(names.size());
+    }
+
+    @Test
+    void aDeniedCallReturnsTheReasonAndTheRequest() throws Exception {
+        Files.writeString(files.resolve("a.md"), "x");
+        start(Duration.ofSeconds(30), fs());
+        McpSyncClient c = client("deploy-bot", "fs");
+
+        McpSchema.CallToolResult moved = call(
+                c,
+                "move_file",
+                Map.of(
+                        "source",
+                        files.resolve("a.md").toString(),
+                        "destination",
+                        files.resolve("b.md").toString()));
+        McpSchema.CallToolResult edited = call(
+                c,
+                "edit_file",
+                Map.of(
+                        "path",
+                        files.resolve("a.md").toString(),
+                        "edits",
+                        List.of(Map.of("oldText", "x", "newText", "y"))));
+
+        assertThat(moved.isError()).isTrue();
+        assertThat(text(moved)).contains("agents do not move files");
+        assertThat(request(requestIn(text(moved))).state()).isEqualTo(RequestState.DENIED);
+        assertThat(edited.isError()).isTrue();
+        assertThat(text(edited)).contains("only .txt files may be edited");
+        assertThat(Files.exists(files.resolve("a.md"))).isTrue();
+        assertThat(Files.readString(files.resolve("a.md"))).isEqualTo("x");
+    }
+
+    @Test
+    void aWriteIsHeldUntilTwoPeopleApproveThenCompletes() throws Exception {
+        start(Duration.ofSeconds(60), fs());
+        McpSyncClient c = client("deploy-bot", "fs");
+        Path target = files.resolve("report.txt");
+
+        CompletableFuture<McpSchema.CallToolResult> held = CompletableFuture.supplyAsync(
+                () -> call(c, "write_file", Map.of("path", target.toString(), "content", "approved words")),
+                Executors.newVirtualThreadPerTaskExecutor());
+        RequestId id = awaitPending();
+        Thread.sleep(300);
+        assertThat(held).isNotDone();
+        assertThat(Files.exists(target)).isFalse();
+
+        // The agent's owner may not approve what her agent asked for.
+        assertThat(fx.review("alice", id.value(), "approve", "mine").status()).isEqualTo(403);
+        assertThat(fx.review("bob", id.value(), "approve", "fine").status()).isEqualTo(200);
+        assertThat(fx.review("carol", id.value(), "approve", "fine").status()).isEqualTo(200);
+
+        McpSchema.CallToolResult r = held.get(30, TimeUnit.SECONDS);
+        assertThat(r.isError()).isNotEqualTo(Boolean.TRUE);
+        assertThat(Files.readString(target)).isEqualTo("approved words");
+        assertThat(awaitState(id, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+        assertThat(eventTypes(id))
+                .containsSubsequence(
+                        "request.submitted",
+                        "review.refused",
+                        "review.recorded",
+                        "request.approved",
+                        "grant.redeemed",
+                        "request.executed");
+    }
+
+    @Test
+    void aCallHeldPastItsTimeNamesTheRequestAndTheSameCallRunsOnceAfterApproval() throws Exception {
+        start(Duration.ofMillis(500), fs());
+        McpSyncClient c = client("deploy-bot", "fs");
+        Path target = files.resolve("once.txt");
+        Map<String, Object> args = Map.of("path", target.toString(), "content", "v1");
+
+        McpSchema.CallToolResult first = call(c, "write_file", args);
+        assertThat(first.isError()).isTrue();
+        assertThat(text(first)).contains("awaits approval").contains("Retry this exact call");
+        RequestId id = requestIn(text(first));
+        assertThat(Files.exists(target)).isFalse();
+
+        McpSchema.CallToolResult stillWaiting = call(c, "write_file", args);
+        assertThat(requestIn(text(stillWaiting))).isEqualTo(id); // the same request, not a second one
+
+        fx.review("bob", id.value(), "approve", "ok");
+        fx.review("carol", id.value(), "approve", "ok");
+
+        McpSchema.CallToolResult retried = call(c, "write_file", args);
+        assertThat(retried.isError()).isNotEqualTo(Boolean.TRUE);
+        assertThat(Files.readString(target)).isEqualTo("v1");
+        assertThat(awaitState(id, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+
+        // Once used, the approval is spent: the identical call again is a new request, held.
+        McpSchema.CallToolResult again = call(c, "write_file", args);
+        assertThat(again.isError()).isTrue();
+        RequestId second = requestIn(text(again));
+        assertThat(second).isNotEqualTo(id);
+        // And a changed argument is a new request too.
+        McpSchema.CallToolResult changed = call(c, "write_file", Map.of("path", target.toString(), "content", "v2"));
+        RequestId third = requestIn(text(changed));
+        assertThat(third).isNotIn(id, second);
+        assertThat(Files.readString(target)).isEqualTo("v1");
+        assertThat(ledger().stream().filter(e -> e.path("type").asText().equals("grant.redeemed")))
+                .hasSize(1);
+    }
+
+    @Test
+    void aChangedToolDefinitionIsCaughtAndBlockedUntilReapproved() throws Exception {
+        Path description = files.resolve("description.txt");
+        Files.writeString(description, "Deploys a service");
+        start(
+                Duration.ofSeconds(30),
+                new McpConfig.Upstream(
+                        "changing", McpServers.changing(description), null, null, null, null, null, null));
+        McpSyncClient c = client("deploy-bot", "changing");
+        assertThat(text(call(c, "deploy", Map.of("service", "web")))).isEqualTo("deployed web");
+
+        Files.writeString(description, "Deploys a service and drops its database first");
+        McpSyncClient later = client("deploy-bot", "changing");
+        McpSchema.CallToolResult blocked = call(later, "deploy", Map.of("service", "web"));
+
+        assertThat(blocked.isError()).isTrue();
+        assertThat(text(blocked)).contains("changed since it was trusted");
+        RequestId reapproval = requestIn(text(blocked));
+        Request r = request(reapproval);
+        assertThat(r.action().action().type()).isEqualTo("mcp.tool_definition");
+        assertThat(r.action()
+                        .action()
+                        .params()
+                        .path("definition")
+                        .path("description")
+                        .asText())
+                .isEqualTo("Deploys a service and drops its database first");
+        assertThat(ledger().stream().map(e -> e.path("type").asText())).contains("mcp.tool_pinned", "mcp.tool_changed");
+
+        assertThat(fx.review("dave", reapproval.value(), "approve", "reviewed the new description")
+                        .status())
+                .isEqualTo(200);
+        assertThat(text(call(later, "deploy", Map.of("service", "api")))).isEqualTo("deployed api");
+        assertThat(ledger().stream().map(e -> e.path("type").asText())).contains("mcp.tool_repinned");
+        assertThat(request(reapproval).state()).isEqualTo(RequestState.EXECUTED);
+    }
+
+    @Test
+    void anUpstreamOverStreamableHttpIsReachedThroughTheGateway() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        Process upstream = McpServers.everythingOverHttp(port);
+        try {
+            awaitListening(port);
+            start(
+                    Duration.ofSeconds(30),
+                    new McpConfig.Upstream(
+                            "remote",
+                            List.of(),
+                            null,
+                            java.net.URI.create("http://127.0.0.1:" + port + "/mcp"),
+                            Map.of("X-Upstream-Token", "upstream-secret"),
+                            null,
+                            null,
+                            null));
+            McpSyncClient c = client("deploy-bot", "remote");
+            assertThat(c.listTools().tools().stream().map(McpSchema.Tool::name)).contains("echo", "get-sum");
+            assertThat(text(call(c, "echo", Map.of("message", "over http")))).contains("over http");
+            assertThat(text(call(c, "get-sum", Map.of("a", 2, "b", 40)))).contains("42");
+            assertThat(awaitExecuted(2)).hasSize(2);
+        } finally {
+            upstream.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void awaitListening(int port) throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                return;
+            } catch (java.io.IOException e) {
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("the everything MCP server did not start listening on " + port);
+    }
+
+    @Test
+    void aCrashedUpstreamGivesAClearErrorAndIsRestarted() throws Exception {
+        start(Duration.ofSeconds(30), everything());
+        McpSyncClient c = client("deploy-bot", "everything");
+        assertThat(text(call(c, "echo", Map.of("message", "before")))).contains("before");
+
+        List<ProcessHandle> killed = ProcessHandle.current()
+                .descendants()
+                .filter(p -> p.info().commandLine().orElse("").contains("server-everything"))
+                .toList();
+        assertThat(killed).isNotEmpty();
+        killed.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : killed) p.onExit().get(10, TimeUnit.SECONDS);
+
+        String after = null;
+        for (int attempt = 0; attempt < 3 && after == null; attempt++) {
+            try {
+                after = text(call(c, "echo", Map.of("message", "after")));
+            } catch (RuntimeException e) { // the call in flight when it died: a clear error
+                assertThat(e.getMessage()).contains("everything");
+            }
+        }
+        assertThat(after).contains("after");
+    }
+
+    @Test
+    void malformedMessagesGetJsonRpcErrorsAndTheGatewayKeepsServing() {
+        start(Duration.ofSeconds(30), everything());
+        ServerFixture.Reply notJson = mcp("deploy-bot", null, "{not json");
+        assertThat(notJson.status()).isEqualTo(400);
+        assertThat(notJson.json().path("error").path("code").asInt()).isEqualTo(-32700);
+
+        ServerFixture.Reply batch = mcp("deploy-bot", null, "[]");
+        assertThat(batch.json().path("error").path("code").asInt()).isEqualTo(-32600);
+
+        ServerFixture.Reply noSession =
+                mcp("deploy-bot", null, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+        assertThat(noSession.status()).isEqualTo(400);
+        assertThat(noSession.json().path("error").path("message").asText()).contains("initialize");
+
+        ServerFixture.Reply unknown =
+                mcp("deploy-bot", "0123", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+        assertThat(unknown.status()).isEqualTo(404);
+
+        ServerFixture.Reply human = mcp("bob", null, initialize());
+        assertThat(human.status()).isEqualTo(403);
+
+        // Another agent cannot use deploy-bot's session.
+        String session = mcp("deploy-bot", null, initialize())
+                .headers()
+                .firstValue("Mcp-Session-Id")
+                .orElseThrow();
+        assertThat(mcp("etl-pipeline", session, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}")
+                        .status())
+                .isEqualTo(404);
+        ServerFixture.Reply invalid = mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"id\":{}}");
+        assertThat(invalid.json().path("error").path("code").asInt()).isEqualTo(-32600);
+        ServerFixture.Reply noName =
+                mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{}}");
+        assertThat(noName.json().path("error").path("code").asInt()).isEqualTo(-32602);
+
+        McpSyncClient c = client("deploy-bot", "everything");
+        assertThat(text(call(c, "echo", Map.of("message", "still here")))).contains("still here");
+    }
+
+    @Test
+    void aStatelessRequestIsRefusedWithTheUnsupportedVersionErrorWhenTheUpstreamIsNotStateless() {
+        start(Duration.ofSeconds(30), everything());
+        String body = """
+                {"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{
+                  "io.modelcontextprotocol/protocolVersion":"2026-07-28",
+                  "io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},
+                  "io.modelcontextprotocol/clientCapabilities":{}}}}""";
+        ServerFixture.Reply r = fx.send(fx.as("deploy-bot", "/mcp/everything")
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", "2026-07-28")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+
+        assertThat(r.status()).isEqualTo(400);
+        JsonNode error = r.json().path("error");
+        assertThat(error.path("code").asInt()).isEqualTo(-32022);
+        assertThat(error.path("data").path("requested").asText()).isEqualTo("2026-07-28");
+        assertThat(error.path("data").path("supported").toString())
+                .contains("2025-11-25")
+                .doesNotContain("2026-07-28");
+        assertThat(r.json().path("id").asInt()).isEqualTo(7);
+    }
+
+    @Test
+    void aHeldCallSendsProgressAndTheClientsCancellationWithdrawsItsRequest() throws Exception {
+        start(Duration.ofSeconds(30), fs());
+        String session = mcp("deploy-bot", null, initialize())
+                .headers()
+                .firstValue("Mcp-Session-Id")
+                .orElseThrow();
+        assertThat(mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}")
+                        .status())
+                .isEqualTo(202);
+        String call = """
+                {"jsonrpc":"2.0","id":"call-1","method":"tools/call","params":{"name":"write_file",
+                 "arguments":{"path":"%s","content":"never"},"_meta":{"progressToken":"p-1"}}}""".formatted(files.resolve("never.txt").toString().replace("\\", "\\\\"));
+        CompletableFuture<ServerFixture.Reply> held = fx.sendAsync(post("deploy-bot", session, call));
+        RequestId id = awaitPending();
+        Thread.sleep(500); // a few progress beats
+
+        ServerFixture.Reply cancel = mcp("deploy-bot", session, """
+                {"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"call-1","reason":"user"}}""");
+        assertThat(cancel.status()).isEqualTo(202);
+        ServerFixture.Reply r = held.get(20, TimeUnit.SECONDS);
+
+        assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        assertThat(r.body())
+                .contains("notifications/progress")
+                .contains("\"progressToken\":\"p-1\"")
+                .contains(id.value());
+        assertThat(r.body()).contains("\"id\":\"call-1\"");
+        assertThat(request(id).state()).isEqualTo(RequestState.CANCELLED);
+        assertThat(Files.exists(files.resolve("never.txt"))).isFalse();
+    }
+
+    @Test
+    void anUnknownUpstreamIsAProblem() {
+        start(Duration.ofSeconds(30), everything());
+        ServerFixture.Reply r = mcp("deploy-bot", null, initialize(), "/mcp/nope");
+        assertThat(r.status()).isEqualTo(404);
+        assertThat(r.json().path("type").asText()).endsWith("mcp-upstream-not-found");
+        assertThatThrownBy(() -> client("deploy-bot", "nope")).isInstanceOf(RuntimeException.class);
+    }
+
+    private static String initialize() {
+        return """
+                {"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25",
+                 "capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""";
+    }
+
+    private HttpRequest.Builder post(String who, String session, String body) {
+        return post(who, session, body, null);
+    }
+
+    private HttpRequest.Builder post(String who, String session, String body, String path) {
+        HttpRequest.Builder b = fx.as(who, path == null ? "/mcp/" + firstUpstream() : path)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
+        return b;
+    }
+
+    private ServerFixture.Reply mcp(String who, String session, String body) {
+        return fx.send(post(who, session, body));
+    }
+
+    private ServerFixture.Reply mcp(String who, String session, String body, String path) {
+        return fx.send(post(who, session, body, path));
+    }
+
+    private String firstUpstream() {
+        return fx.server().config().mcp().upstreams().keySet().iterator().next();
+    }
+}
