@@ -10,12 +10,20 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Ledger events shaped like the ones {@code RequestService} appends for an allowed submission:
  * {@code request.submitted} (about 590 bytes as a leaf), {@code request.decided} and {@code
  * grant.issued}, with the same fields, random hashes and ids, and times that move forward. Seeded,
- * so a data set is the same on every run; one instance per thread.
+ * so a data set is the same on every run (but for the times, on a shared {@link Clock}, which depend
+ * on how the writers interleave); one instance per thread.
+ *
+ * <p>Request ids start with their time, so where the times come from decides where the store's
+ * index of events by request takes each new id. Instances given one {@link Clock} read one time
+ * line, as the request service reads its one clock: ids arrive nearly in order, at the end of the
+ * index. Without it, each instance keeps its own time, and the times of concurrent writers drift
+ * apart: every id lands somewhere else in the index (as events of old requests would).
  */
 final class SubmissionEvents {
     /** Events one allowed submission appends in its transaction. */
@@ -31,12 +39,34 @@ final class SubmissionEvents {
         "nightly reconciliation", "campaign traffic spike", "ticket 88213: refund lookup", "promote release 2025.03.2",
     };
 
+    private static final Instant START = Instant.parse("2025-03-03T09:00:00Z");
+
     private final SplittableRandom random;
     private final HexFormat hex = HexFormat.of();
-    private Instant now = Instant.parse("2025-03-03T09:00:00Z");
+    private final Clock shared;
+    private Instant now = START;
 
+    /** Events on this instance's own time line. */
     SubmissionEvents(long seed) {
+        this(seed, null);
+    }
+
+    /** Events on {@code shared}'s time line, or on this instance's own when it is null. */
+    SubmissionEvents(long seed, Clock shared) {
         this.random = new SplittableRandom(seed);
+        this.shared = shared;
+    }
+
+    /**
+     * A simulated time line that several instances read: it moves on by a millisecond after about
+     * 16 submissions (some 50 events), near the rate the ledger is meant to take.
+     */
+    static final class Clock {
+        private final AtomicLong millis = new AtomicLong(START.toEpochMilli());
+
+        Instant next(SplittableRandom random) {
+            return Instant.ofEpochMilli(millis.addAndGet(random.nextInt(16) == 0 ? 1 : 0));
+        }
     }
 
     /**
@@ -54,7 +84,7 @@ final class SubmissionEvents {
 
     /** The three events of one allowed submission. */
     List<LedgerEvent> submission() {
-        now = now.plusMillis(1 + random.nextInt(40));
+        now = shared == null ? now.plusMillis(1 + random.nextInt(40)) : shared.next(random);
         RequestId id = RequestId.generate(now, random);
         String agent = pick(AGENTS);
         String digest = sha256();

@@ -1,9 +1,11 @@
 package io.countersign.store;
 
+import io.countersign.core.LedgerEvent;
 import io.countersign.ledger.Checkpoint;
 import io.countersign.ledger.CompactRange;
 import io.countersign.ledger.Hashes;
 import io.countersign.ledger.SignedCheckpoint;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,20 +13,22 @@ import java.util.List;
 /**
  * The ledger's single sequencer; lives on the writer thread.
  *
- * <p>Design notes. Every event appended inside a batch takes the next leaf index at once (so its
- * leaf bytes, which carry the index, can be written in the same statement) and its leaf hash waits
- * in {@link #batch}. A work rolled back to its savepoint gives its indexes back ({@link #rollbackTo}).
- * Before the batch commits, {@link #integrate} folds the waiting leaves into a copy of the tree,
- * writing each subtree the moment it is complete, and signs a checkpoint if one is due, all in the
- * batch's transaction: an acknowledged event is therefore always in the stored tree, and a failed
- * commit leaves the committed tree as it was ({@link #abandon}). Checkpoints are signed per batch at
- * most, when {@code checkpointInterval} has passed or {@code checkpointMaxEntries} wait, never per
- * entry. Readers see {@link #size()} and {@link #latest()} only once committed.
+ * <p>Design notes. Every event appended inside a batch takes the next leaf index at once (its leaf
+ * bytes carry the index) and waits in {@link #batch} as a {@link Leaf}: its row and its leaf hash.
+ * A work rolled back to its savepoint gives its indexes back ({@link #rollbackTo}), and with them
+ * its rows, which is why the rows are not inserted while the work runs. Before the batch commits,
+ * {@link #integrate} inserts the batch's rows in a few multi-row statements, folds their hashes into
+ * a copy of the tree, writing each subtree the moment it is complete, and signs a checkpoint if one
+ * is due, all in the batch's transaction: an acknowledged event is therefore always in the stored
+ * tree, and a failed commit leaves the committed tree as it was ({@link #abandon}). Checkpoints are
+ * signed per batch at most, when {@code checkpointInterval} has passed or {@code
+ * checkpointMaxEntries} wait, never per entry. Readers see {@link #size()} and {@link #latest()}
+ * only once committed.
  */
 final class Sequencer {
     private final LedgerSettings settings;
     private final Hashes hashes = new Hashes();
-    private final List<byte[]> batch = new ArrayList<>();
+    private final List<Leaf> batch = new ArrayList<>();
     private CompactRange tree;
     private CompactRange next;
     private SignedCheckpoint signing;
@@ -59,9 +63,20 @@ final class Sequencer {
         return tree.size() + batch.size();
     }
 
-    /** Records the leaf just written at {@link #nextIndex()}. */
-    void appended(byte[] leafBytes) {
-        batch.add(hashes.leafHash(leafBytes));
+    /**
+     * One appended event, waiting for its batch to commit.
+     *
+     * @param index its leaf index
+     * @param event the event, for the columns beside the leaf
+     * @param body the leaf as stored: the event's canonical JSON with its index
+     * @param hash the leaf hash of {@code body}'s UTF-8 bytes
+     */
+    record Leaf(long index, LedgerEvent event, String body, byte[] hash) {}
+
+    /** Takes {@code event}, whose leaf {@code body} carries {@link #nextIndex()}, into the batch. */
+    void appended(LedgerEvent event, String body) {
+        long index = nextIndex();
+        batch.add(new Leaf(index, event, body, hashes.leafHash(body.getBytes(StandardCharsets.UTF_8))));
     }
 
     int mark() {
@@ -86,8 +101,9 @@ final class Sequencer {
     /** Folds the batch's leaves into the tree and signs a checkpoint if due, inside the open transaction. */
     void integrate(SqlTx tx) {
         if (frozen) throw new LedgerIntegrityException("the ledger is frozen");
+        tx.insertLeaves(batch);
         next = tree.copy();
-        for (byte[] leaf : batch) next.append(leaf, tx::insertNode);
+        for (Leaf leaf : batch) next.append(leaf.hash(), tx::insertNode);
         tx.flushNodes();
         signing = null;
         long signedSize = latest == null ? 0 : latest.size();

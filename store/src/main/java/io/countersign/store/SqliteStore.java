@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * an acknowledged write survives a crash of the process or the machine). Every write is therefore
  * serialised, which is what makes races between reviewers, redeems and expiry resolve to exactly
  * one outcome. Reads use a small pool of read-only connections and, in WAL mode, never wait for
- * the writer.
+ * the writer. A {@link WalCheckpointer} copies the log back into the database file on a connection
+ * of its own, so that the writer's commits seldom do.
  */
 public final class SqliteStore implements RequestStore {
     private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
@@ -48,6 +49,7 @@ public final class SqliteStore implements RequestStore {
     private final Path mirror;
     private final Sequencer sequencer;
     private final GroupCommitter writer;
+    private final WalCheckpointer walCheckpointer;
     private final String integrityProblem;
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final java.util.concurrent.ConcurrentHashMap<Long, byte[]> upperNodes =
@@ -55,12 +57,18 @@ public final class SqliteStore implements RequestStore {
     private final java.util.concurrent.ConcurrentHashMap<Connection, java.util.Map<Integer, java.sql.PreparedStatement>>
             statements = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private SqliteStore(Path file, Connection writeConnection, LedgerSettings ledger, LedgerCheck.Result check) {
+    private SqliteStore(
+            Path file,
+            Connection writeConnection,
+            Connection checkpointConnection,
+            LedgerSettings ledger,
+            LedgerCheck.Result check) {
         this.file = file;
         this.mirror = mirrorOf(file);
         this.integrityProblem = check.problem();
         this.sequencer = new Sequencer(ledger, check.tree(), check.latest(), check.problem() != null);
         this.writer = new GroupCommitter(writeConnection, sequencer, this::mirror);
+        this.walCheckpointer = new WalCheckpointer(checkpointConnection, writer::commits);
     }
 
     /**
@@ -97,7 +105,7 @@ public final class SqliteStore implements RequestStore {
                         check.tree().size(),
                         Hashes.base64(check.tree().root()));
             }
-            SqliteStore store = new SqliteStore(file, w, ledger, check);
+            SqliteStore store = new SqliteStore(file, w, connect(file, false), ledger, check);
             for (int i = 0; i < READERS; i++) store.readers.add(connect(file, true));
             LOG.info("SQLite store open at {}", file.toAbsolutePath());
             return store;
@@ -135,6 +143,8 @@ public final class SqliteStore implements RequestStore {
             s.execute("PRAGMA busy_timeout = 10000");
             s.execute("PRAGMA journal_mode = WAL");
             s.execute("PRAGMA synchronous = FULL");
+            // Only the writer commits; the WalCheckpointer does most of the copying back before this.
+            if (!readOnly) s.execute("PRAGMA wal_autocheckpoint = " + WalCheckpointer.WRITER_PAGES);
             s.execute("PRAGMA foreign_keys = ON");
             if (readOnly) s.execute("PRAGMA query_only = ON");
         }
@@ -250,6 +260,7 @@ public final class SqliteStore implements RequestStore {
 
     @Override
     public void close() {
+        walCheckpointer.close();
         writer.close();
         Connection c;
         while ((c = readers.poll()) != null) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestListener;
 import io.countersign.core.RequestService;
@@ -27,8 +28,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -313,6 +316,80 @@ class LedgerStoreTest {
         store.close();
         open();
         assertThat(store.integrityProblem()).isEmpty();
+    }
+
+    @Test
+    void worksThatFailInsideABatchLeaveNeitherRowsNorGaps() throws Exception {
+        open();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Thread first = Thread.ofVirtual()
+                .start(() -> store.write(tx -> {
+                    tx.append(event("first"));
+                    entered.countDown();
+                    awaitUninterruptibly(release);
+                    return null;
+                }));
+        entered.await();
+        // While the writer holds the first work, the others queue up and go into one batch together.
+        List<Thread> others = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            int n = i;
+            others.add(Thread.ofVirtual().start(() -> {
+                try {
+                    store.write(tx -> {
+                        tx.append(event("w" + n));
+                        tx.append(event("w" + n + "-second"));
+                        if (n % 3 == 0) throw new IllegalStateException("work " + n + " changed its mind");
+                        return null;
+                    });
+                } catch (IllegalStateException expected) {
+                    // its events must not be in the ledger
+                }
+            }));
+        }
+        for (Thread t : others) while (t.getState() != Thread.State.WAITING) Thread.sleep(1);
+        release.countDown();
+        first.join();
+        for (Thread t : others) t.join();
+
+        long n = store.ledgerSize();
+        assertThat(n).isEqualTo(1 + 2 * 13); // 7 of the 20 (0, 3, ..., 18) failed
+        List<String> entries = store.entries(0, n);
+        assertThat(entries).hasSize((int) n);
+        for (int i = 0; i < n; i++) {
+            JsonNode e = parse(entries.get(i));
+            assertThat(e.get("index").asLong()).isEqualTo(i);
+            String work = e.get("type").asText().replaceAll("-second$", "");
+            if (!work.equals("first"))
+                assertThat(Integer.parseInt(work.substring(1)) % 3).isNotZero();
+        }
+        store.close();
+        open();
+        assertThat(store.integrityProblem()).isEmpty();
+    }
+
+    @Test
+    void copiesTheWriteAheadLogBackWithoutWaitingForTheWriter() throws Exception {
+        open();
+        long before = java.nio.file.Files.size(db());
+        history();
+        // Far from the writer's own automatic checkpoint: only the WalCheckpointer copies these pages.
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (java.nio.file.Files.size(db()) == before && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(java.nio.file.Files.size(db())).isGreaterThan(before);
+    }
+
+    private LedgerEvent event(String type) {
+        return new LedgerEvent(type, null, clock.instant(), "t", null);
+    }
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test

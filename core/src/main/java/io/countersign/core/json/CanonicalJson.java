@@ -13,10 +13,9 @@ import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,9 +29,17 @@ import java.util.Map;
  * the layout of those digits needs translating. Integers beyond ±2^53 cannot be represented
  * exactly as I-JSON numbers and are refused rather than silently rounded: a digest must never
  * cover a value other than the one the client sent.
+ *
+ * <p>Every ledger leaf, and the hashes inside its events, are made here on the store's single writer
+ * thread, where every microsecond is one that all writers wait for; so the common case is kept
+ * cheap: a string with nothing to escape is copied whole, an integer that fits a long is written
+ * without {@link BigInteger}, and an object's members are sorted in an array rather than a list of
+ * copies.
  */
 public final class CanonicalJson {
     private static final long MAX_SAFE_INTEGER = 9_007_199_254_740_992L; // 2^53
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final Comparator<Map.Entry<String, JsonNode>> BY_NAME = Map.Entry.comparingByKey();
     private static final JsonMapper STRICT = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
@@ -48,7 +55,7 @@ public final class CanonicalJson {
 
     /** The canonical form of {@code value} as a string. */
     public static String canonicalize(JsonNode value) {
-        StringBuilder out = new StringBuilder(256);
+        StringBuilder out = new StringBuilder(1024); // a ledger leaf, about 600 bytes, without growing
         write(value, out);
         return out.toString();
     }
@@ -77,7 +84,7 @@ public final class CanonicalJson {
             case OBJECT -> writeObject(node, out);
             case ARRAY -> writeArray(node, out);
             case STRING -> writeString(node.textValue(), out);
-            case NUMBER -> out.append(number(node));
+            case NUMBER -> writeNumber(node, out);
             case BOOLEAN -> out.append(node.booleanValue());
             case NULL -> out.append("null");
             default -> throw new NotCanonicalizableException("JSON cannot hold a " + node.getNodeType());
@@ -85,17 +92,15 @@ public final class CanonicalJson {
     }
 
     private static void writeObject(JsonNode node, StringBuilder out) {
-        List<Map.Entry<String, JsonNode>> members = new ArrayList<>(node.size());
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            members.add(it.next());
-        }
-        members.sort(Map.Entry.comparingByKey());
+        @SuppressWarnings("unchecked")
+        Map.Entry<String, JsonNode>[] members = node.properties().toArray(new Map.Entry[0]);
+        Arrays.sort(members, BY_NAME);
         out.append('{');
-        for (int i = 0; i < members.size(); i++) {
+        for (int i = 0; i < members.length; i++) {
             if (i > 0) out.append(',');
-            writeString(members.get(i).getKey(), out);
+            writeString(members[i].getKey(), out);
             out.append(':');
-            write(members.get(i).getValue(), out);
+            write(members[i].getValue(), out);
         }
         out.append('}');
     }
@@ -111,7 +116,23 @@ public final class CanonicalJson {
 
     static void writeString(String s, StringBuilder out) {
         out.append('"');
+        int plain = plainPrefix(s);
+        out.append(s, 0, plain);
+        if (plain < s.length()) writeEscaped(s, plain, out);
+        out.append('"');
+    }
+
+    /** The length of the longest prefix of {@code s} that is written as it is (no escape, no surrogate). */
+    private static int plainPrefix(String s) {
         for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == '"' || c == '\\' || Character.isSurrogate(c)) return i;
+        }
+        return s.length();
+    }
+
+    private static void writeEscaped(String s, int from, StringBuilder out) {
+        for (int i = from; i < s.length(); i++) {
             char c = s.charAt(i);
             switch (c) {
                 case '"' -> out.append("\\\"");
@@ -123,7 +144,7 @@ public final class CanonicalJson {
                 case '\t' -> out.append("\\t");
                 default -> {
                     if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
+                        out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
                     } else {
                         requireNotLoneSurrogate(s, i);
                         out.append(c);
@@ -131,7 +152,6 @@ public final class CanonicalJson {
                 }
             }
         }
-        out.append('"');
     }
 
     private static void requireNotLoneSurrogate(String s, int i) {
@@ -142,6 +162,17 @@ public final class CanonicalJson {
         if (lone) {
             throw new NotCanonicalizableException("string holds a lone surrogate at index " + i);
         }
+    }
+
+    private static void writeNumber(JsonNode node, StringBuilder out) {
+        if (node.isIntegralNumber() && node.canConvertToLong()) {
+            long v = node.longValue();
+            if (-MAX_SAFE_INTEGER <= v && v <= MAX_SAFE_INTEGER) {
+                out.append(v);
+                return;
+            }
+        }
+        out.append(number(node));
     }
 
     private static String number(JsonNode node) {

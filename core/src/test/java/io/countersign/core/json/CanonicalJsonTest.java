@@ -143,7 +143,11 @@ class CanonicalJsonTest {
     }
 
     static Stream<String> unsafeIntegers() {
-        return Stream.of("9007199254740993", "-9007199254740993", "{\"n\":123456789012345678901234567890}");
+        return Stream.of(
+                "9007199254740993",
+                "-9007199254740993",
+                "-9223372036854775808",
+                "{\"n\":123456789012345678901234567890}");
     }
 
     @Test
@@ -193,9 +197,37 @@ class CanonicalJsonTest {
     }
 
     @Property
+    void escapesExactlyWhatSection3222Requires(@ForAll("texts") String text) {
+        assertThat(CanonicalJson.canonicalize(F.textNode(text))).isEqualTo(minimallyEscaped(text));
+    }
+
+    /** RFC 8785 section 3.2.2.2 written out one character at a time, as the oracle for the fast path. */
+    private static String minimallyEscaped(String s) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\b' -> out.append("\\b");
+                case '\f' -> out.append("\\f");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> out.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+            }
+        }
+        return out.append('"').toString();
+    }
+
+    @Property
     void memberOrderDoesNotChangeTheCanonicalForm(@ForAll("json") JsonNode value, @ForAll long seed) {
         assertThat(CanonicalJson.canonicalize(reordered(value, new Random(seed))))
                 .isEqualTo(CanonicalJson.canonicalize(value));
+    }
+
+    @Provide
+    Arbitrary<String> texts() {
+        return text();
     }
 
     @Provide
