@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.spi.RequestStore;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,29 +63,32 @@ public final class ToolPins {
     public Map<String, Status> check(String upstream, List<Listed> listed, Principal seenBy) {
         Map<String, ToolPin> pins = store.toolPins(upstream);
         Map<String, Status> out = new LinkedHashMap<>();
+        List<Listed> unseen = new ArrayList<>();
         for (Listed l : listed) {
             ToolPin pin = pins.get(l.tool());
-            Status status;
-            if (pin == null) status = pinFirst(upstream, l);
-            else if (pin.sha256().equals(l.sha256())) status = new Status.Trusted();
+            if (pin == null) {
+                unseen.add(l);
+                out.put(l.tool(), new Status.Trusted());
+            } else if (pin.sha256().equals(l.sha256())) out.put(l.tool(), new Status.Trusted());
             else if (l.sha256().equals(pin.pendingSha256()) && pin.pendingRequest() != null)
-                status = resolve(pin, l, seenBy);
-            else status = changed(pin, l, seenBy);
-            out.put(l.tool(), status);
+                out.put(l.tool(), resolve(pin, l, seenBy));
+            else out.put(l.tool(), changed(pin, l, seenBy));
         }
+        if (!unseen.isEmpty()) pinFirst(upstream, unseen);
         return out;
     }
 
-    private Status pinFirst(String upstream, Listed l) {
+    /** Trusts every tool seen for the first time, in one write: a first listing is one transaction. */
+    private void pinFirst(String upstream, List<Listed> unseen) {
         Instant now = clock.instant();
         store.write(tx -> {
-            if (tx.toolPin(upstream, l.tool()).isEmpty()) {
+            for (Listed l : unseen) {
+                if (tx.toolPin(upstream, l.tool()).isPresent()) continue; // another session got there first
                 tx.putToolPin(new ToolPin(upstream, l.tool(), l.sha256(), null, null, now));
                 tx.append(SystemEvents.toolPinned(upstream, l.tool(), l.sha256(), now));
             }
             return null;
         });
-        return new Status.Trusted();
     }
 
     private Status changed(ToolPin pin, Listed l, Principal seenBy) {
