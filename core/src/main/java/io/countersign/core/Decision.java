@@ -46,6 +46,8 @@ public sealed interface Decision {
      * @param pendingTtl how long the request may wait for them
      * @param grantTtl how long the grant lasts once issued
      * @param reasonRequired whether an approval must carry a reason
+     * @param channels the channels to ask the approvers through ({@code slack}, {@code slack:C0123},
+     *     {@code teams}, {@code email}); empty means every configured channel
      */
     record RequireApproval(
             List<ApprovalRequirement> approvals,
@@ -53,7 +55,8 @@ public sealed interface Decision {
             Duration grantTtl,
             boolean reasonRequired,
             List<String> matchedRules,
-            String policyVersion)
+            String policyVersion,
+            List<String> channels)
             implements Decision {
         public RequireApproval {
             approvals = List.copyOf(approvals);
@@ -62,6 +65,7 @@ public sealed interface Decision {
             Objects.requireNonNull(grantTtl, "grantTtl");
             matchedRules = List.copyOf(matchedRules);
             Objects.requireNonNull(policyVersion, "policyVersion");
+            channels = channels == null ? List.of() : List.copyOf(channels);
         }
     }
 }

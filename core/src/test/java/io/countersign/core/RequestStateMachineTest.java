@@ -33,7 +33,8 @@ class RequestStateMachineTest {
             Duration.ofMinutes(5),
             false,
             List.of("r"),
-            "sha256:v");
+            "sha256:v",
+            List.of());
 
     static final Lifecycle PENDING_ = new Lifecycle(PENDING, false);
     static final Lifecycle APPROVED_ = new Lifecycle(APPROVED, false);

@@ -24,7 +24,13 @@ class SeparationOfDutiesTest {
                 onBehalfOf,
                 null);
         Decision decision = new Decision.RequireApproval(
-                List.of(approvals), Duration.ofHours(1), Duration.ofMinutes(5), false, List.of("r"), "sha256:v");
+                List.of(approvals),
+                Duration.ofHours(1),
+                Duration.ofMinutes(5),
+                false,
+                List.of("r"),
+                "sha256:v",
+                List.of());
         return new Request(
                 RequestId.generate(NOW, new java.util.Random(1)),
                 requester,

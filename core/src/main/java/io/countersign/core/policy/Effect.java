@@ -31,7 +31,11 @@ sealed interface Effect {
     }
 
     record RequireApproval(
-            List<ApprovalRequirement> approvals, Duration pendingTtl, Duration grantTtl, boolean reasonRequired)
+            List<ApprovalRequirement> approvals,
+            Duration pendingTtl,
+            Duration grantTtl,
+            boolean reasonRequired,
+            List<String> channels)
             implements Effect {
         public boolean restricts() {
             return true;
@@ -55,6 +59,7 @@ sealed interface Effect {
         forbid(where, "allow", "pending_ttl", o.pendingTtl());
         forbid(where, "allow", "reason_required", o.reasonRequired());
         forbid(where, "allow", "reason", o.reason());
+        forbid(where, "allow", "notify", o.channels());
         return new Allow(ttl(where, "grant_ttl", o.grantTtl(), DEFAULT_GRANT_TTL, MAX_GRANT_TTL));
     }
 
@@ -63,6 +68,7 @@ sealed interface Effect {
         forbid(where, "deny", "pending_ttl", o.pendingTtl());
         forbid(where, "deny", "grant_ttl", o.grantTtl());
         forbid(where, "deny", "reason_required", o.reasonRequired());
+        forbid(where, "deny", "notify", o.channels());
         return new Deny(o.reason() == null || o.reason().isBlank() ? "denied by policy (" + where + ")" : o.reason());
     }
 
@@ -77,7 +83,20 @@ sealed interface Effect {
                 List.copyOf(reqs),
                 ttl(where, "pending_ttl", o.pendingTtl(), DEFAULT_PENDING_TTL, MAX_PENDING_TTL),
                 ttl(where, "grant_ttl", o.grantTtl(), DEFAULT_GRANT_TTL, MAX_GRANT_TTL),
-                Boolean.TRUE.equals(o.reasonRequired()));
+                Boolean.TRUE.equals(o.reasonRequired()),
+                channels(o.channels(), where));
+    }
+
+    /** Channel names: a letter, then letters, digits, {@code -} or {@code _}, optionally {@code :target}. */
+    private static List<String> channels(List<String> names, String where) {
+        if (names == null) return List.of();
+        for (String n : names) {
+            if (n == null || !n.matches("[a-z][a-z0-9_-]*(:[^\\s]{1,200})?")) {
+                throw new PolicyException(
+                        where + ": notify: '" + n + "' is not a channel name (slack, slack:C0123, teams, email)");
+            }
+        }
+        return List.copyOf(new java.util.LinkedHashSet<>(names));
     }
 
     private static ApprovalRequirement requirement(PolicyFile.Approval a, String where) {

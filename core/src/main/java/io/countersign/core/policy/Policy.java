@@ -274,7 +274,13 @@ public final class Policy {
                 case Effect.Deny d -> new Decision.Deny(d.reason(), matched, version);
                 case Effect.RequireApproval r ->
                     new Decision.RequireApproval(
-                            r.approvals(), r.pendingTtl(), r.grantTtl(), r.reasonRequired(), matched, version);
+                            r.approvals(),
+                            r.pendingTtl(),
+                            r.grantTtl(),
+                            r.reasonRequired(),
+                            matched,
+                            version,
+                            r.channels());
             };
         }
 
@@ -294,7 +300,11 @@ public final class Policy {
                             .orElseThrow(),
                     effects.stream().anyMatch(Effect.RequireApproval::reasonRequired),
                     names(matched),
-                    version);
+                    version,
+                    effects.stream()
+                            .flatMap(e -> e.channels().stream())
+                            .distinct()
+                            .toList());
         }
 
         /** Requirements naming the same pool merge to the larger count; distinct pools all apply. */

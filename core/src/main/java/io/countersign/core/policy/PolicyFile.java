@@ -26,7 +26,8 @@ final class PolicyFile {
             String pendingTtl,
             String grantTtl,
             Boolean reasonRequired,
-            String reason) {}
+            String reason,
+            @JsonProperty("notify") List<String> channels) {}
 
     record Rule(
             String name,
@@ -37,9 +38,10 @@ final class PolicyFile {
             String pendingTtl,
             String grantTtl,
             Boolean reasonRequired,
-            String reason) {
+            String reason,
+            @JsonProperty("notify") List<String> channels) {
         Outcome outcome() {
-            return new Outcome(decision, approvals, pendingTtl, grantTtl, reasonRequired, reason);
+            return new Outcome(decision, approvals, pendingTtl, grantTtl, reasonRequired, reason, channels);
         }
     }
 
