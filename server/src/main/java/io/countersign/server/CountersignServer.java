@@ -12,6 +12,11 @@ import io.countersign.core.policy.PolicyException;
 import io.countersign.core.spi.RequestStore;
 import io.countersign.core.spi.StorageException;
 import io.countersign.mcp.McpGateway;
+import io.countersign.server.channels.Channel;
+import io.countersign.server.channels.ChannelContext;
+import io.countersign.server.channels.DeliveriesApi;
+import io.countersign.server.channels.Dispatcher;
+import io.countersign.server.channels.ReviewLinks;
 import io.countersign.server.config.LedgerKeys;
 import io.countersign.server.config.ServerConfig;
 import io.countersign.server.identity.Identities;
@@ -27,9 +32,12 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +61,7 @@ public final class CountersignServer implements AutoCloseable {
     private final Metrics metrics;
     private final WebServer web;
     private final McpGateway mcp;
+    private final Dispatcher dispatcher;
     private final ScheduledExecutorService sweeper;
     private final byte[] openApi;
 
@@ -82,7 +91,17 @@ public final class CountersignServer implements AutoCloseable {
         LedgerApi ledger = new LedgerApi(store, service, auth, keys.key().verifierKey());
         this.mcp = new McpGateway(config.mcp(), service, new ToolPins(store, service, clock), policy, clock);
         McpEndpoint mcpEndpoint = new McpEndpoint(mcp, auth, config.mcp().allowedOrigins());
-        this.web = listen(config, api, ledger, mcpEndpoint);
+        ChannelContext channels = channelContext(random, clock, auth);
+        List<Channel> configured = Channel.configured(channels);
+        this.web = listen(config, r -> {
+            api.routes(r);
+            ledger.routes(r);
+            mcpEndpoint.routes(r);
+            new DeliveriesApi(channels).routes(r);
+            configured.forEach(c -> c.routes(r));
+        });
+        this.dispatcher = Dispatcher.start(channels, configured, metrics);
+        metrics.bindDeliveries(store.outbox());
         this.sweeper = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("countersign-expiry").daemon(true).factory());
         long every = config.sweepInterval().toMillis();
@@ -93,6 +112,23 @@ public final class CountersignServer implements AutoCloseable {
                 web.port(),
                 config.policyFile(),
                 policy.version());
+    }
+
+    private ChannelContext channelContext(SecureRandom random, Clock clock, Authenticator auth) {
+        byte[] configuredKey = config.channels().linkSecret() == null
+                ? null
+                : config.channels().linkSecret().bytes();
+        ReviewLinks links = new ReviewLinks(
+                ReviewLinks.key(configuredKey, config.dataDir(), random), clock, store.outbox(), random);
+        java.util.function.Supplier<URI> publicUrl = () -> config.channels().publicUrl() != null
+                ? config.channels().publicUrl()
+                : URI.create("http://" + config.host() + ":" + web.port());
+        HttpClient http = HttpClient.newBuilder()
+                .connectTimeout(config.channels().delivery().timeout())
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .build();
+        return new ChannelContext(
+                config, service, store, identities, store.outbox(), links, publicUrl, auth::principal, http, clock);
     }
 
     /** The policy load (and a key rotation) are ledger events; a ledger that failed its check is shouted about. */
@@ -113,12 +149,12 @@ public final class CountersignServer implements AutoCloseable {
         });
     }
 
-    private WebServer listen(ServerConfig config, RequestsApi api, LedgerApi ledger, McpEndpoint mcpEndpoint) {
+    private WebServer listen(ServerConfig config, java.util.function.Consumer<HttpRouting.Builder> routes) {
         WebServer server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownHook(false)
-                .routing(r -> routing(r, api, ledger, mcpEndpoint))
+                .routing(r -> routing(r, routes))
                 .build()
                 .start();
         if (server.port() < 0) { // Helidon reports a failed bind by logging it and leaving no port
@@ -168,11 +204,9 @@ public final class CountersignServer implements AutoCloseable {
         return service;
     }
 
-    private void routing(HttpRouting.Builder r, RequestsApi api, LedgerApi ledger, McpEndpoint mcpEndpoint) {
+    private void routing(HttpRouting.Builder r, java.util.function.Consumer<HttpRouting.Builder> routes) {
         r.addFilter(metrics::filter);
-        api.routes(r);
-        ledger.routes(r);
-        mcpEndpoint.routes(r);
+        routes.accept(r);
         r.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
                 .get("/readyz", this::ready)
                 .get("/metrics", (req, res) -> {
@@ -323,6 +357,7 @@ public final class CountersignServer implements AutoCloseable {
         sweeper.shutdownNow();
         if (tokens != null) tokens.close();
         web.stop();
+        dispatcher.close();
         mcp.close();
         store.close();
         LOG.info("Countersign stopped");

@@ -6,6 +6,8 @@ import io.countersign.core.Request;
 import io.countersign.core.RequestListener;
 import io.countersign.core.RequestService;
 import io.countersign.core.RequestState;
+import io.countersign.core.spi.Outbox;
+import io.countersign.server.channels.Dispatcher;
 import io.countersign.store.SqliteStore;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
@@ -20,7 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /** Binds the request service's events, the store's commits and HTTP traffic to Prometheus metrics. */
-final class Metrics implements RequestListener {
+final class Metrics implements RequestListener, Dispatcher.DeliveryListener {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Timer decisions;
 
@@ -43,6 +45,51 @@ final class Metrics implements RequestListener {
         Gauge.builder("countersign.requests.waiting", service, RequestService::waiting)
                 .description("clients blocked in ?wait=")
                 .register(registry);
+    }
+
+    /** Deliveries waiting, delivered and given up, per channel (read from the store at each scrape). */
+    void bindDeliveries(Outbox outbox) {
+        this.deliveries = io.micrometer.core.instrument.MultiGauge.builder("countersign.deliveries")
+                .description("deliveries to channels, by channel and state")
+                .register(registry);
+        this.outbox = outbox;
+    }
+
+    private volatile io.micrometer.core.instrument.MultiGauge deliveries;
+    private volatile Outbox outbox;
+
+    private void refreshDeliveries() {
+        if (outbox == null) return;
+        java.util.List<io.micrometer.core.instrument.MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
+        outbox.counts().forEach((channel, byState) -> {
+            for (Outbox.Delivery.State state : Outbox.Delivery.State.values()) {
+                long n = byState.getOrDefault(state, 0L);
+                rows.add(io.micrometer.core.instrument.MultiGauge.Row.of(
+                        io.micrometer.core.instrument.Tags.of("channel", channel, "state", state.wire()), n));
+            }
+        });
+        deliveries.register(rows, true);
+    }
+
+    @Override
+    public void delivered(String channel, String kind, java.time.Duration took) {
+        Timer.builder("countersign.delivery.attempts")
+                .description("successful delivery attempts")
+                .tag("channel", channel)
+                .tag("kind", kind)
+                .register(registry)
+                .record(took);
+    }
+
+    @Override
+    public void failed(String channel, String kind, boolean gaveUp) {
+        Counter.builder("countersign.delivery.failures")
+                .description("failed delivery attempts")
+                .tag("channel", channel)
+                .tag("kind", kind)
+                .tag("gave_up", String.valueOf(gaveUp))
+                .register(registry)
+                .increment();
     }
 
     @Override
@@ -89,6 +136,11 @@ final class Metrics implements RequestListener {
     }
 
     byte[] scrape() {
+        try {
+            refreshDeliveries();
+        } catch (RuntimeException e) {
+            // a store that does not answer shows in /readyz; the other metrics still scrape
+        }
         return registry.scrape().getBytes(StandardCharsets.UTF_8);
     }
 }

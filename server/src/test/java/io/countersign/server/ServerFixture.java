@@ -26,23 +26,23 @@ import java.util.concurrent.CompletableFuture;
  * humans alice, bob, carol, dave, erin), a hand-moved clock, and an HTTP client that speaks as any
  * of them.
  */
-final class ServerFixture implements AutoCloseable {
-    static final Instant START = Instant.parse("2025-03-03T09:00:00Z");
+public final class ServerFixture implements AutoCloseable {
+    public static final Instant START = Instant.parse("2025-03-03T09:00:00Z");
 
-    static final String PII_EXPORT = """
+    public static final String PII_EXPORT = """
             {"action": {"type": "db.export", "params": {"table": "customers"}},
              "resource": {"type": "table", "id": "customers", "env": "prod", "tags": ["pii"]},
              "justification": "churn analysis"}""";
 
-    static final String READ_QUERY = """
+    public static final String READ_QUERY = """
             {"action": {"type": "db.query", "params": {"readonly": true, "sql": "select 1"}},
              "resource": {"type": "table", "id": "orders", "env": "prod"}}""";
 
-    static final String PROD_SHELL = """
+    public static final String PROD_SHELL = """
             {"action": {"type": "shell.exec", "params": {"command": "uptime"}},
              "resource": {"type": "host", "id": "web-1", "env": "prod"}}""";
 
-    final MutableClock clock = new MutableClock(START);
+    public final MutableClock clock = new MutableClock(START);
     private final Map<String, String> keys = new LinkedHashMap<>();
     private final CountersignServer server;
     private final HttpClient http =
@@ -58,9 +58,22 @@ final class ServerFixture implements AutoCloseable {
 
     /** A server on {@code policy} with the MCP gateway's {@code mcp} upstreams. */
     ServerFixture(Path dataDir, ServerConfig.Ledger ledger, Path policy, McpConfig mcp) {
-        List<ServerConfig.Identity> identities =
-                DemoIdentities.principals().stream().map(this::identity).toList();
-        ServerConfig config = new ServerConfig(
+        this(dataDir, policy, Map.of(), c -> c.withMcp(mcp).withLedger(ledger));
+    }
+
+    /**
+     * A server on {@code policy} whose demo principals have the outside identities in {@code links},
+     * its config changed by {@code customise} (channels, say).
+     */
+    public ServerFixture(
+            Path dataDir,
+            Path policy,
+            Map<String, ServerConfig.Links> links,
+            java.util.function.UnaryOperator<ServerConfig> customise) {
+        List<ServerConfig.Identity> identities = DemoIdentities.principals().stream()
+                .map(p -> identity(p, links.getOrDefault(p.id(), ServerConfig.Links.NONE)))
+                .toList();
+        ServerConfig config = customise.apply(new ServerConfig(
                 "127.0.0.1",
                 0,
                 dataDir,
@@ -69,64 +82,64 @@ final class ServerFixture implements AutoCloseable {
                 Duration.ofSeconds(1),
                 Duration.ofMinutes(5),
                 false,
-                ledger,
                 null,
-                mcp);
+                null,
+                null));
         this.server = CountersignServer.start(config, clock);
     }
 
-    private ServerConfig.Identity identity(Principal p) {
+    private ServerConfig.Identity identity(Principal p, ServerConfig.Links links) {
         String key = ApiKeys.generate();
         keys.put(p.id(), key);
-        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key));
+        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key), links);
     }
 
-    CountersignServer server() {
+    public CountersignServer server() {
         return server;
     }
 
-    String key(String who) {
+    public String key(String who) {
         return keys.get(who);
     }
 
-    URI uri(String path) {
+    public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + server.port() + path);
     }
 
     /** A request builder authenticated as {@code who}. */
-    HttpRequest.Builder as(String who, String path) {
+    public HttpRequest.Builder as(String who, String path) {
         return HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + key(who));
     }
 
-    Reply get(String who, String path) {
+    public Reply get(String who, String path) {
         return send(as(who, path).GET());
     }
 
-    Reply post(String who, String path, String json) {
+    public Reply post(String who, String path, String json) {
         return send(as(who, path)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(json)));
     }
 
-    Reply submit(String who, String json) {
+    public Reply submit(String who, String json) {
         return post(who, "/v1/requests", json);
     }
 
     /** Submits as deploy-bot and returns the new request's id. */
-    String submitted(String json) {
+    public String submitted(String json) {
         Reply r = submit("deploy-bot", json);
         if (r.status() != 201) throw new AssertionError("submission failed: " + r);
         return r.json().path("id").asText();
     }
 
-    Reply review(String who, String id, String verdict, String reason) {
+    public Reply review(String who, String id, String verdict, String reason) {
         return post(
                 who,
                 "/v1/requests/" + id + "/reviews",
                 "{\"verdict\":\"" + verdict + "\",\"reason\":\"" + reason + "\"}");
     }
 
-    Reply send(HttpRequest.Builder request) {
+    public Reply send(HttpRequest.Builder request) {
         try {
             return Reply.of(http.send(request.build(), HttpResponse.BodyHandlers.ofString()));
         } catch (IOException e) {
@@ -137,7 +150,7 @@ final class ServerFixture implements AutoCloseable {
         }
     }
 
-    CompletableFuture<Reply> sendAsync(HttpRequest.Builder request) {
+    public CompletableFuture<Reply> sendAsync(HttpRequest.Builder request) {
         return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString())
                 .thenApply(Reply::of);
     }
@@ -148,12 +161,12 @@ final class ServerFixture implements AutoCloseable {
     }
 
     /** One HTTP response, its body read as text. */
-    record Reply(int status, java.net.http.HttpHeaders headers, String body) {
+    public record Reply(int status, java.net.http.HttpHeaders headers, String body) {
         static Reply of(HttpResponse<String> r) {
             return new Reply(r.statusCode(), r.headers(), r.body());
         }
 
-        JsonNode json() {
+        public JsonNode json() {
             try {
                 return Json.mapper().readTree(body);
             } catch (IOException e) {
@@ -161,19 +174,19 @@ final class ServerFixture implements AutoCloseable {
             }
         }
 
-        String header(String name) {
+        public String header(String name) {
             return headers.firstValue(name).orElse(null);
         }
 
         /** The problem type's slug, e.g. {@code owner-review}; empty unless the body is problem+json. */
-        String problem() {
+        public String problem() {
             String contentType = header("Content-Type");
             if (contentType == null || !contentType.startsWith(Problem.MEDIA_TYPE)) return "";
             String type = json().path("type").asText();
             return type.startsWith(Problem.TYPE_PREFIX) ? type.substring(Problem.TYPE_PREFIX.length()) : "";
         }
 
-        String state() {
+        public String state() {
             return json().path("state").asText();
         }
     }

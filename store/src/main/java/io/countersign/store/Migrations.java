@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Migrations {
     private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
-    static final List<String> SQLITE = List.of("V1__requests.sql", "V2__ledger.sql", "V3__mcp.sql");
+    static final List<String> SQLITE = List.of("V1__requests.sql", "V2__ledger.sql", "V3__mcp.sql", "V4__channels.sql");
 
     private Migrations() {}
 

@@ -38,6 +38,11 @@ final class SqlTx implements Tx {
         this.sequencer = sequencer;
     }
 
+    /** The transaction's connection, for the store's other tables (tool pins, deliveries). */
+    Connection connection() {
+        return c;
+    }
+
     @Override
     public Optional<Request> find(RequestId id) {
         return run(() -> {

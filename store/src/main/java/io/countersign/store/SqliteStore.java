@@ -51,6 +51,7 @@ public final class SqliteStore implements RequestStore {
     private final GroupCommitter writer;
     private final WalCheckpointer walCheckpointer;
     private final String integrityProblem;
+    private final SqliteOutbox outbox = new SqliteOutbox(this::read, this::write);
     private final BlockingQueue<Connection> readers = new ArrayBlockingQueue<>(READERS);
     private final java.util.concurrent.ConcurrentHashMap<Long, byte[]> upperNodes =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -251,6 +252,11 @@ public final class SqliteStore implements RequestStore {
     @Override
     public Map<String, ToolPin> toolPins(String upstream) {
         return read(c -> PinSql.read(c, upstream));
+    }
+
+    /** Deliveries to notification channels, planned from this ledger. */
+    public io.countersign.core.spi.Outbox outbox() {
+        return outbox;
     }
 
     /** How many works the writer has committed, and in how many transactions (for metrics). */

@@ -43,7 +43,8 @@ public final class ConfigLoader {
             String maxWait,
             LedgerSection ledger,
             OidcSection oidc,
-            McpSettings.Section mcp) {}
+            McpSettings.Section mcp,
+            ChannelSettings.Section channels) {}
 
     record ServerSection(String host, Integer port) {}
 
@@ -105,7 +106,9 @@ public final class ConfigLoader {
 
     /** Loads {@code overrides.config()} (if any), applies the flags, and validates everything. */
     public static ServerConfig load(Overrides o) {
-        File f = o.config() == null ? new File(null, null, null, null, null, null, null, null, null) : read(o.config());
+        File f = o.config() == null
+                ? new File(null, null, null, null, null, null, null, null, null, null)
+                : read(o.config());
         ServerSection server = f.server() == null ? new ServerSection(null, null) : f.server();
         String host = first(o.host(), server.host(), ServerConfig.DEFAULT_HOST);
         int port = first(o.port(), server.port(), ServerConfig.DEFAULT_PORT);
@@ -132,7 +135,8 @@ public final class ConfigLoader {
                 demo,
                 ledger(f.ledger(), base),
                 oidc,
-                McpSettings.mcp(f.mcp(), System.getenv()));
+                McpSettings.mcp(f.mcp(), System.getenv()),
+                ChannelSettings.channels(f.channels(), System.getenv()));
     }
 
     private static ServerConfig.Ledger ledger(LedgerSection l, Path base) {

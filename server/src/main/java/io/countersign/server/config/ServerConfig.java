@@ -23,6 +23,7 @@ import java.util.Set;
  * @param ledger how the ledger signs its checkpoints
  * @param oidc the identity providers whose bearer tokens are accepted; default none
  * @param mcp the MCP gateway's upstream servers and timings; default none
+ * @param channels Slack, Teams, email and webhooks; default none
  */
 public record ServerConfig(
         String host,
@@ -35,7 +36,8 @@ public record ServerConfig(
         boolean demo,
         Ledger ledger,
         Oidc oidc,
-        McpConfig mcp) {
+        McpConfig mcp,
+        Channels channels) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
     public static final Path DEFAULT_DATA_DIR = Path.of("data");
@@ -48,6 +50,23 @@ public record ServerConfig(
         ledger = ledger == null ? Ledger.defaults() : ledger;
         oidc = oidc == null ? Oidc.none() : oidc;
         mcp = mcp == null ? McpConfig.none() : mcp;
+        channels = channels == null ? Channels.none() : channels;
+    }
+
+    /** A config without channels. */
+    public ServerConfig(
+            String host,
+            int port,
+            Path dataDir,
+            Path policyFile,
+            List<Identity> identities,
+            Duration sweepInterval,
+            Duration maxWait,
+            boolean demo,
+            Ledger ledger,
+            Oidc oidc,
+            McpConfig mcp) {
+        this(host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp, null);
     }
 
     /** A config without MCP upstreams. */
@@ -81,12 +100,22 @@ public record ServerConfig(
 
     public ServerConfig withPort(int p) {
         return new ServerConfig(
-                host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp);
+                host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp, channels);
     }
 
     public ServerConfig withMcp(McpConfig m) {
         return new ServerConfig(
-                host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, m);
+                host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, m, channels);
+    }
+
+    public ServerConfig withLedger(Ledger l) {
+        return new ServerConfig(
+                host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, l, oidc, mcp, channels);
+    }
+
+    public ServerConfig withChannels(Channels c) {
+        return new ServerConfig(
+                host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp, c);
     }
 
     /**

@@ -69,6 +69,28 @@ public final class Identities implements Directory {
         return id == null ? Optional.empty() : find(id);
     }
 
+    /** Every principal known now: the declared ones, and those met in tokens (as last seen). */
+    public java.util.Collection<Principal> all() {
+        Map<String, Principal> out = new java.util.TreeMap<>(declared);
+        out.putAll(seen);
+        return java.util.List.copyOf(out.values());
+    }
+
+    /** The outside identity of {@code kind} linked to principal {@code id} (declared first), if any. */
+    public Optional<String> link(String id, LinkKind kind) {
+        String prefix = kind.wire() + " ";
+        Optional<String> declaredLink = linkIn(declaredLinks, prefix, id);
+        return declaredLink.isPresent() ? declaredLink : linkIn(learnedLinks, prefix, id);
+    }
+
+    private static Optional<String> linkIn(Map<String, String> links, String prefix, String id) {
+        return links.entrySet().stream()
+                .filter(e -> e.getValue().equals(id) && e.getKey().startsWith(prefix))
+                .map(e -> e.getKey().substring(prefix.length()))
+                .sorted()
+                .findFirst();
+    }
+
     /** A declared principal, as the config has it. */
     Optional<Principal> declared(String id) {
         return Optional.ofNullable(declared.get(id));
