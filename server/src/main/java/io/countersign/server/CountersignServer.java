@@ -14,6 +14,7 @@ import io.countersign.core.spi.StorageException;
 import io.countersign.mcp.McpGateway;
 import io.countersign.server.channels.Channel;
 import io.countersign.server.channels.ChannelContext;
+import io.countersign.server.channels.ConsoleSignIn;
 import io.countersign.server.channels.DeliveriesApi;
 import io.countersign.server.channels.Dispatcher;
 import io.countersign.server.channels.ReviewLinks;
@@ -128,7 +129,17 @@ public final class CountersignServer implements AutoCloseable {
                 .executor(Executors.newVirtualThreadPerTaskExecutor())
                 .build();
         return new ChannelContext(
-                config, service, store, identities, store.outbox(), links, publicUrl, auth::principal, http, clock);
+                config,
+                service,
+                store,
+                identities,
+                store.outbox(),
+                links,
+                publicUrl,
+                auth::principal,
+                ConsoleSignIn.NONE,
+                http,
+                clock);
     }
 
     /** The policy load (and a key rotation) are ledger events; a ledger that failed its check is shouted about. */

@@ -45,6 +45,17 @@ public interface Channel {
         return List.copyOf(out);
     }
 
+    /**
+     * The ledger event that records a request's approvers were asked through {@code channel}: the
+     * recipient is a principal id or a channel id, never an address or a secret.
+     */
+    static LedgerEvent notified(
+            io.countersign.core.RequestId id, String channel, String recipient, java.time.Instant at) {
+        var detail = io.countersign.core.json.Json.mapper().createObjectNode();
+        detail.put("channel", channel).put("recipient", recipient);
+        return new LedgerEvent("request.notified", id, at, "system", detail);
+    }
+
     /** Releases what the channel holds. */
     default void close() {}
 

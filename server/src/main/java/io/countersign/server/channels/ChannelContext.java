@@ -25,6 +25,7 @@ import java.util.function.Function;
  * @param links signs and checks one-time review links
  * @param publicUrl the base URL of links in messages (known once the server listens)
  * @param authenticate the API's authentication (API key or bearer token) of an HTTP request
+ * @param signIn who is signed in to the console (for links not sent to one person)
  * @param http the client channels call their peers with
  * @param clock the clock
  */
@@ -37,6 +38,7 @@ public record ChannelContext(
         ReviewLinks links,
         java.util.function.Supplier<URI> publicUrl,
         Function<ServerRequest, Principal> authenticate,
+        ConsoleSignIn signIn,
         HttpClient http,
         Clock clock) {
     public ChannelContext {
@@ -48,6 +50,7 @@ public record ChannelContext(
         Objects.requireNonNull(links, "links");
         Objects.requireNonNull(publicUrl, "publicUrl");
         Objects.requireNonNull(authenticate, "authenticate");
+        Objects.requireNonNull(signIn, "signIn");
         Objects.requireNonNull(http, "http");
         Objects.requireNonNull(clock, "clock");
     }
