@@ -117,6 +117,14 @@ class CliTest {
     }
 
     @Test
+    void keygenWebhookPrintsAStandardWebhooksSecretOfThirtyTwoRandomBytes() {
+        String first = CliFixture.run("keygen", "--webhook").out().strip();
+        String second = CliFixture.run("keygen", "--webhook").out().strip();
+        assertThat(first).startsWith("whsec_").isNotEqualTo(second);
+        assertThat(java.util.Base64.getDecoder().decode(first.substring(6))).hasSize(32);
+    }
+
+    @Test
     void everySubcommandAnswersHelp() {
         List<List<String>> paths = subcommandPaths(new CommandLine(new Main()), List.of());
         assertThat(paths).contains(List.of("policy", "test"), List.of("policy", "explain"), List.of("keygen"));

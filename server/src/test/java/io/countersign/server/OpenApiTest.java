@@ -30,6 +30,8 @@ class OpenApiTest {
             "POST /v1/requests/{id}/outcome",
             "POST /v1/policy/evaluate",
             "GET /v1/requests/{id}/evidence",
+            "GET /v1/requests/{id}/deliveries",
+            "GET /v1/deliveries",
             "GET /v1/ledger/checkpoint",
             "GET /v1/ledger/key",
             "GET /v1/ledger/checkpoints",

@@ -153,9 +153,7 @@ final class ChannelSettings {
     }
 
     private static String value(String key, String raw, Map<String, String> env) {
-        return raw == null
-                ? null
-                : McpSettings.resolve(key, Map.of("", raw), env).get("");
+        return raw == null ? null : McpSettings.resolve(key, raw, env);
     }
 
     private static Channels.Secret secret(String key, String raw, Map<String, String> env) {

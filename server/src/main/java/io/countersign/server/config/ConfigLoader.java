@@ -106,6 +106,11 @@ public final class ConfigLoader {
 
     /** Loads {@code overrides.config()} (if any), applies the flags, and validates everything. */
     public static ServerConfig load(Overrides o) {
+        return load(o, System.getenv());
+    }
+
+    /** As {@link #load(Overrides)}, with {@code environment} for the {@code ${VAR}}s in the file. */
+    static ServerConfig load(Overrides o, Map<String, String> environment) {
         File f = o.config() == null
                 ? new File(null, null, null, null, null, null, null, null, null, null)
                 : read(o.config());
@@ -135,8 +140,8 @@ public final class ConfigLoader {
                 demo,
                 ledger(f.ledger(), base),
                 oidc,
-                McpSettings.mcp(f.mcp(), System.getenv()),
-                ChannelSettings.channels(f.channels(), System.getenv()));
+                McpSettings.mcp(f.mcp(), environment),
+                ChannelSettings.channels(f.channels(), environment));
     }
 
     private static ServerConfig.Ledger ledger(LedgerSection l, Path base) {

@@ -93,19 +93,22 @@ final class McpSettings {
         Map<String, String> out = new LinkedHashMap<>();
         values.forEach((name, value) -> {
             if (value == null) throw new ConfigException(key + "." + name + ": needs a value");
-            Matcher m = VARIABLE.matcher(value);
-            StringBuilder sb = new StringBuilder();
-            while (m.find()) {
-                String v = environment.get(m.group(1));
-                if (v == null)
-                    throw new ConfigException(
-                            key + "." + name + ": the environment variable " + m.group(1) + " is not set");
-                m.appendReplacement(sb, Matcher.quoteReplacement(v));
-            }
-            m.appendTail(sb);
-            out.put(name, sb.toString());
+            out.put(name, resolve(key + "." + name, value, environment));
         });
         return out;
+    }
+
+    /** {@code value} with each {@code ${NAME}} replaced by the environment variable's value. */
+    static String resolve(String key, String value, Map<String, String> environment) {
+        Matcher m = VARIABLE.matcher(value);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String v = environment.get(m.group(1));
+            if (v == null) throw new ConfigException(key + ": the environment variable " + m.group(1) + " is not set");
+            m.appendReplacement(sb, Matcher.quoteReplacement(v));
+        }
+        m.appendTail(sb);
+        return sb.toString();
     }
 
     private static Duration positive(String key, String value, Duration fallback) {
