@@ -68,6 +68,7 @@ final class RequestEvents {
                 .put("reason", v.reason())
                 .put("channel", v.channel())
                 .put("digest", r.digest());
+        if (v.groups() != null) v.groups().stream().sorted().forEach(d.putArray("reviewer_groups")::add);
         return new LedgerEvent("review.recorded", r.id(), v.at(), v.reviewer(), d);
     }
 

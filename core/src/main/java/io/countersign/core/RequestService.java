@@ -203,7 +203,7 @@ public final class RequestService {
                 tx.append(RequestEvents.reviewRefused(r, reviewer.id(), verdict, channel, e, now));
                 throw e;
             }
-            Review review = new Review(reviewer.id(), verdict, why, channel, now);
+            Review review = new Review(reviewer.id(), verdict, why, channel, now, reviewer.groups());
             Request next = r.withReview(review);
             tx.append(RequestEvents.reviewed(next, review));
             if (verdict == Verdict.DENY) {
@@ -469,9 +469,15 @@ public final class RequestService {
 
     private boolean quorumMet(Request r) {
         Set<String> ids = new LinkedHashSet<>();
-        r.reviews().stream().filter(v -> v.verdict() == Verdict.APPROVE).forEach(v -> ids.add(v.reviewer()));
-        List<Principal> approvers =
-                ids.stream().map(directory::find).flatMap(Optional::stream).toList();
+        List<Principal> approvers = new java.util.ArrayList<>();
+        for (Review v : r.reviews()) {
+            if (v.verdict() != Verdict.APPROVE || !ids.add(v.reviewer())) continue;
+            // Reviews recorded before groups were kept on them fall back to the directory.
+            Optional<Principal> p = v.groups() != null
+                    ? Optional.of(Principal.human(v.reviewer(), v.groups()))
+                    : directory.find(v.reviewer());
+            p.ifPresent(approvers::add);
+        }
         return SeparationOfDuties.quorumMet(((Decision.RequireApproval) r.decision()).approvals(), approvers);
     }
 

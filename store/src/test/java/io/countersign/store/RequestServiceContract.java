@@ -63,6 +63,29 @@ abstract class RequestServiceContract {
         store.close();
     }
 
+    @Test
+    void theQuorumCountsApproversWithTheGroupsTheyReviewedWithEvenWhenTheDirectoryNoLongerKnowsThem() {
+        // bob is known only from his token when he approves (as a person the IdP vouches for is);
+        // after a restart the directory has forgotten him, and carol's approval must still complete
+        // the quorum of two data owners.
+        Request r = pendingExport();
+        service.review(r.id(), BOB, Verdict.APPROVE, "ok", "api", null);
+        RequestService afterRestart = new RequestService(
+                Demo.examplePolicy(),
+                store,
+                id -> "bob".equals(id) ? java.util.Optional.empty() : Demo.DIRECTORY.find(id),
+                clock,
+                new SecureRandom(),
+                RequestListener.NONE);
+        Request done = afterRestart.review(r.id(), CAROL, Verdict.APPROVE, "ok", "api", null);
+        assertThat(done.state()).isEqualTo(RequestState.APPROVED);
+        assertThat(done.reviews().getFirst().groups()).containsExactly("data-owners");
+        assertThat(store.events(r.id()).stream()
+                        .filter(e -> e.type().equals("review.recorded"))
+                        .map(e -> e.detail().path("reviewer_groups").toString()))
+                .containsExactly("[\"data-owners\"]", "[\"data-owners\",\"security\"]");
+    }
+
     Request pendingExport() {
         Request r = service.submit(BOT, Demo.piiExport("customers"), null).request();
         assertThat(r.state()).isEqualTo(RequestState.PENDING);

@@ -22,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Teams claim); a declared link always wins over a learned one.
  *
  * <p>What is learned is held in memory: after a restart, a principal known only from tokens is
- * unknown until their next token. Declare approvers in the config for quorums that span a restart.
+ * unknown until their next token. Quorums do not depend on it: each review keeps the groups its
+ * reviewer had, and the quorum is counted with those.
  */
 public final class Identities implements Directory {
     private final Map<String, Principal> declared;
