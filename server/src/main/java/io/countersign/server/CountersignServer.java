@@ -14,12 +14,12 @@ import io.countersign.core.spi.StorageException;
 import io.countersign.mcp.McpGateway;
 import io.countersign.server.channels.Channel;
 import io.countersign.server.channels.ChannelContext;
-import io.countersign.server.channels.ConsoleSignIn;
-import io.countersign.server.channels.DeliveriesApi;
+import io.countersign.server.channels.ChannelRoutes;
 import io.countersign.server.channels.Dispatcher;
 import io.countersign.server.channels.ReviewLinks;
 import io.countersign.server.config.LedgerKeys;
 import io.countersign.server.config.ServerConfig;
+import io.countersign.server.console.ConsoleLogin;
 import io.countersign.server.identity.Identities;
 import io.countersign.server.identity.OidcAuthenticator;
 import io.countersign.store.LedgerIntegrityException;
@@ -98,8 +98,8 @@ public final class CountersignServer implements AutoCloseable {
             api.routes(r);
             ledger.routes(r);
             mcpEndpoint.routes(r);
-            new DeliveriesApi(channels).routes(r);
-            configured.forEach(c -> c.routes(r));
+            ChannelRoutes.register(r, channels, configured);
+            if (channels.signIn() instanceof ConsoleLogin console) console.routes(r);
         });
         this.dispatcher = Dispatcher.start(channels, configured, metrics);
         metrics.bindDeliveries(store.outbox());
@@ -137,7 +137,7 @@ public final class CountersignServer implements AutoCloseable {
                 links,
                 publicUrl,
                 auth::principal,
-                ConsoleSignIn.NONE,
+                ConsoleLogin.create(config, tokens, publicUrl, clock, random),
                 http,
                 clock);
     }

@@ -32,6 +32,7 @@ class OpenApiTest {
             "GET /v1/requests/{id}/evidence",
             "GET /v1/requests/{id}/deliveries",
             "GET /v1/deliveries",
+            "POST /v1/channels/slack/interactions",
             "GET /v1/ledger/checkpoint",
             "GET /v1/ledger/key",
             "GET /v1/ledger/checkpoints",

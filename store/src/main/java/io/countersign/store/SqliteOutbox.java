@@ -186,9 +186,7 @@ final class SqliteOutbox implements Outbox {
     @Override
     public List<Delivery> list(Delivery.State state, String channel, int limit) {
         return reader.read(c -> select(
-                c,
-                "WHERE (? IS NULL OR state = ?) AND (? IS NULL OR channel = ?) ORDER BY id DESC LIMIT ?",
-                s -> {
+                c, "WHERE (? IS NULL OR state = ?) AND (? IS NULL OR channel = ?) ORDER BY id DESC LIMIT ?", s -> {
                     String st = state == null ? null : state.wire();
                     s.setString(1, st);
                     s.setString(2, st);

@@ -41,7 +41,10 @@ public interface Channel {
     static List<Channel> configured(ChannelContext ctx) {
         io.countersign.server.config.Channels c = ctx.config().channels();
         List<Channel> out = new java.util.ArrayList<>();
+        if (c.slack() != null) out.add(new SlackChannel(ctx, c.slack()));
         for (io.countersign.server.config.Channels.Webhook w : c.webhooks()) out.add(new WebhookChannel(ctx, w));
+        if (c.teams() != null) out.add(new TeamsChannel(ctx, c.teams()));
+        if (c.email() != null) out.add(new EmailChannel(ctx, c.email()));
         return List.copyOf(out);
     }
 

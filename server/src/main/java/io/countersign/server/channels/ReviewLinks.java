@@ -128,6 +128,15 @@ public final class ReviewLinks {
             throw new Rejected("link-used", "this link was already used");
     }
 
+    /**
+     * Marks the link used by {@code reviewer}: a link not sent to one person (a Teams card a whole
+     * channel sees) works once for each person who signs in through it.
+     */
+    public void consume(Claims c, String reviewer) {
+        if (!outbox.useOnce("link:" + c.nonce() + ":" + reviewer, clock.instant()))
+            throw new Rejected("link-used", "you have already used this link");
+    }
+
     private static Claims parse(String body) {
         try {
             JsonNode n = Json.mapper().readTree(D64.decode(body));

@@ -68,7 +68,10 @@ public final class ConfigLoader {
             String jwksRefresh,
             String jwksMinRefetch,
             String jwksMaxAge,
-            String httpTimeout) {}
+            String httpTimeout,
+            ConsoleSection console) {}
+
+    record ConsoleSection(String issuer, String clientId, String clientSecret, String sessionTtl) {}
 
     record IssuerSection(
             String issuer,
@@ -126,7 +129,7 @@ public final class ConfigLoader {
                 first(o.policy(), f.policy() == null ? null : base.resolve(f.policy()), ServerConfig.DEFAULT_POLICY);
         if (!Files.isRegularFile(policy)) throw new ConfigException("policy: no such file: " + policy);
         boolean demo = f.identities() == null;
-        ServerConfig.Oidc oidc = OidcSettings.oidc(f.oidc());
+        ServerConfig.Oidc oidc = OidcSettings.oidc(f.oidc(), System.getenv());
         List<ServerConfig.Identity> identities =
                 demo ? DemoIdentities.prepare(dataDir) : identities(f.identities(), oidc);
         return new ServerConfig(
@@ -277,6 +280,7 @@ public final class ConfigLoader {
     /** The {@code oidc} section and each identity's {@code links}, validated against each other. */
     static final class OidcSettings {
         private static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
+        private static final Duration MAX_SESSION_TTL = Duration.ofDays(30);
         private static final Pattern ID_PREFIX = Pattern.compile("([A-Za-z0-9][A-Za-z0-9._@:+-]{0,63})?");
         private static final Set<String> LINK_CLAIM_KINDS = Set.of("slack", "teams");
         private static final Pattern LOOPBACK =
@@ -284,7 +288,7 @@ public final class ConfigLoader {
 
         private OidcSettings() {}
 
-        static ServerConfig.Oidc oidc(OidcSection o) {
+        static ServerConfig.Oidc oidc(OidcSection o, Map<String, String> env) {
             if (o == null) return ServerConfig.Oidc.none();
             if (o.issuers() == null || o.issuers().isEmpty())
                 throw new ConfigException("oidc.issuers: list at least one issuer, or leave out the oidc section");
@@ -303,7 +307,36 @@ public final class ConfigLoader {
                     refresh,
                     duration("oidc.jwks_min_refetch", o.jwksMinRefetch(), ServerConfig.Oidc.DEFAULT_JWKS_MIN_REFETCH),
                     maxAge,
-                    positive("oidc.http_timeout", o.httpTimeout(), ServerConfig.Oidc.DEFAULT_HTTP_TIMEOUT));
+                    positive("oidc.http_timeout", o.httpTimeout(), ServerConfig.Oidc.DEFAULT_HTTP_TIMEOUT),
+                    console(o.console(), issuers, env));
+        }
+
+        /** The console's sign-in: a client of one of the trusted issuers. */
+        private static ServerConfig.Console console(
+                ConsoleSection c, List<ServerConfig.Issuer> issuers, Map<String, String> env) {
+            if (c == null) return null;
+            String k = "oidc.console";
+            if (blank(c.issuer()))
+                throw new ConfigException(k + ".issuer: required: the issuer people sign in with, one of oidc.issuers");
+            if (issuers.stream().noneMatch(i -> i.issuer().equals(c.issuer())))
+                throw new ConfigException(k + ".issuer: '" + c.issuer() + "' is not one of oidc.issuers ("
+                        + issuers.stream().map(ServerConfig.Issuer::issuer).toList() + ")");
+            if (blank(c.clientId()) || c.clientId().chars().anyMatch(Character::isWhitespace))
+                throw new ConfigException(
+                        k + ".client_id: required: the client id registered at the issuer; got '" + c.clientId() + "'");
+            String secret = c.clientSecret() == null
+                    ? null
+                    : McpSettings.resolve(k, Map.of("client_secret", c.clientSecret()), env)
+                            .get("client_secret");
+            Duration ttl = positive(k + ".session_ttl", c.sessionTtl(), ServerConfig.Console.DEFAULT_SESSION_TTL);
+            if (ttl.compareTo(MAX_SESSION_TTL) > 0)
+                throw new ConfigException(
+                        k + ".session_ttl: at most " + MAX_SESSION_TTL.toDays() + "d; got '" + c.sessionTtl() + "'");
+            return new ServerConfig.Console(
+                    c.issuer(),
+                    c.clientId(),
+                    secret == null || secret.isEmpty() ? null : new Channels.Secret(secret),
+                    ttl);
         }
 
         private static ServerConfig.Issuer issuer(String key, IssuerSection s) {

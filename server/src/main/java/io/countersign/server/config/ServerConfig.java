@@ -113,6 +113,11 @@ public record ServerConfig(
                 host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, l, oidc, mcp, channels);
     }
 
+    public ServerConfig withOidc(Oidc o) {
+        return new ServerConfig(
+                host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, o, mcp, channels);
+    }
+
     public ServerConfig withChannels(Channels c) {
         return new ServerConfig(
                 host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp, c);
@@ -180,13 +185,16 @@ public record ServerConfig(
      * @param jwksMaxAge keys not refreshed for this long are no longer used (tokens then fail
      *     closed with 503); default {@code 1h}
      * @param httpTimeout connect and read timeout of each discovery and key fetch; default {@code 5s}
+     * @param console how people sign in to the console through one of the issuers; default none
+     *     (people sign in with their API key)
      */
     public record Oidc(
             List<Issuer> issuers,
             Duration jwksRefresh,
             Duration jwksMinRefetch,
             Duration jwksMaxAge,
-            Duration httpTimeout) {
+            Duration httpTimeout,
+            Console console) {
         public static final Duration DEFAULT_JWKS_REFRESH = Duration.ofMinutes(5);
         public static final Duration DEFAULT_JWKS_MIN_REFETCH = Duration.ofSeconds(10);
         public static final Duration DEFAULT_JWKS_MAX_AGE = Duration.ofHours(1);
@@ -194,6 +202,22 @@ public record ServerConfig(
 
         public Oidc {
             issuers = List.copyOf(issuers);
+            if (console != null && issuers.stream().noneMatch(i -> i.issuer().equals(console.issuer())))
+                throw new IllegalArgumentException("the console's issuer " + console.issuer() + " is not trusted");
+        }
+
+        /** Without console sign-in through an issuer. */
+        public Oidc(
+                List<Issuer> issuers,
+                Duration jwksRefresh,
+                Duration jwksMinRefetch,
+                Duration jwksMaxAge,
+                Duration httpTimeout) {
+            this(issuers, jwksRefresh, jwksMinRefetch, jwksMaxAge, httpTimeout, null);
+        }
+
+        public Oidc withConsole(Console c) {
+            return new Oidc(issuers, jwksRefresh, jwksMinRefetch, jwksMaxAge, httpTimeout, c);
         }
 
         /** These issuers, every other setting at its default. */
@@ -213,6 +237,25 @@ public record ServerConfig(
 
         public boolean enabled() {
             return !issuers.isEmpty();
+        }
+    }
+
+    /**
+     * How people sign in to the console: OpenID Connect authorization code with PKCE at one of the
+     * trusted issuers, as a client registered there.
+     *
+     * @param issuer one of {@code oidc.issuers}; its ID tokens map to principals as its bearer tokens do
+     * @param clientId the client id registered at the issuer; ID tokens must name it in {@code aud}
+     * @param clientSecret the client secret, or null for a public client (PKCE only)
+     * @param sessionTtl how long a console session lasts; default {@code 8h}
+     */
+    public record Console(String issuer, String clientId, Channels.Secret clientSecret, Duration sessionTtl) {
+        public static final Duration DEFAULT_SESSION_TTL = Duration.ofHours(8);
+
+        public Console {
+            java.util.Objects.requireNonNull(issuer, "issuer");
+            java.util.Objects.requireNonNull(clientId, "clientId");
+            sessionTtl = sessionTtl == null ? DEFAULT_SESSION_TTL : sessionTtl;
         }
     }
 

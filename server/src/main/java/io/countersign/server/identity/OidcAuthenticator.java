@@ -88,10 +88,43 @@ public final class OidcAuthenticator implements AutoCloseable {
         }
     }
 
+    /**
+     * The person an ID token from the console's sign-in stands for. Checked as a bearer token is
+     * (signature, algorithm, {@code exp}, {@code nbf}), except that it must come from {@code issuer},
+     * be issued to {@code clientId} ({@code aud}, and {@code azp} when present) and carry the {@code
+     * nonce} the sign-in sent (OpenID Connect Core 1.0, section 3.1.3.7). Its claims become a principal
+     * exactly as a bearer token's do.
+     */
+    public Principal signIn(String idToken, String issuer, String clientId, String nonce) {
+        try {
+            if (idToken.length() > MAX_TOKEN_CHARS)
+                throw new TokenRejectedException(
+                        TokenProblem.MALFORMED, "the ID token is longer than " + MAX_TOKEN_CHARS + " characters");
+            SignedJWT jwt = parse(idToken);
+            JWTClaimsSet claims = claims(jwt);
+            Trusted trusted = checked(jwt, claims);
+            if (!trusted.config().issuer().equals(issuer))
+                throw new TokenRejectedException(
+                        TokenProblem.INVALID_ISSUER, "the ID token is not from the console's issuer " + issuer);
+            checkClient(claims, clientId);
+            checkNonce(claims, nonce);
+            return trusted.principals().principal(claims);
+        } catch (TokenRejectedException e) {
+            LOG.debug("ID token refused: {}: {}", e.problem().slug(), e.getMessage());
+            throw e;
+        }
+    }
+
     private Principal verified(String token) {
-        requireSigned(token);
         SignedJWT jwt = parse(token);
         JWTClaimsSet claims = claims(jwt);
+        Trusted issuer = checked(jwt, claims);
+        checkAudience(claims, issuer.config());
+        return issuer.principals().principal(claims);
+    }
+
+    /** The issuer of a token whose header, algorithm, signature and times hold. */
+    private Trusted checked(SignedJWT jwt, JWTClaimsSet claims) {
         Trusted issuer = issuer(claims);
         JWSAlgorithm alg = jwt.getHeader().getAlgorithm();
         if (!issuer.config().algorithms().contains(alg.getName()))
@@ -102,8 +135,7 @@ public final class OidcAuthenticator implements AutoCloseable {
         if (!Signatures.verify(jwt, issuer.keys().key(keyId(jwt.getHeader()), alg)))
             throw new TokenRejectedException(TokenProblem.INVALID_SIGNATURE, "the token's signature does not verify");
         checkTimes(claims, issuer.config().clockSkew());
-        checkAudience(claims, issuer.config());
-        return issuer.principals().principal(claims);
+        return issuer;
     }
 
     /** Refuses {@code alg: none} and HMAC before anything else is read. */
@@ -129,6 +161,7 @@ public final class OidcAuthenticator implements AutoCloseable {
     }
 
     private static SignedJWT parse(String token) {
+        requireSigned(token);
         try {
             return SignedJWT.parse(token);
         } catch (ParseException e) {
@@ -189,6 +222,29 @@ public final class OidcAuthenticator implements AutoCloseable {
                     TokenProblem.INVALID_AUDIENCE,
                     "the token's aud " + cut(aud.toString()) + " names none of "
                             + config.audiences().stream().sorted().toList());
+    }
+
+    private static void checkClient(JWTClaimsSet claims, String clientId) {
+        List<String> aud = claims.getAudience();
+        if (!aud.contains(clientId))
+            throw new TokenRejectedException(
+                    TokenProblem.INVALID_AUDIENCE,
+                    "the ID token's aud " + cut(aud.toString()) + " does not name the console's client " + clientId);
+        Object azp = claims.getClaim("azp");
+        if ((azp != null || aud.size() > 1) && !clientId.equals(azp))
+            throw new TokenRejectedException(
+                    TokenProblem.INVALID_AUDIENCE, "the ID token was issued to another client (azp)");
+    }
+
+    private static void checkNonce(JWTClaimsSet claims, String nonce) {
+        Object given = claims.getClaim("nonce");
+        boolean same = given instanceof String g
+                && java.security.MessageDigest.isEqual(
+                        g.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        nonce.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        if (!same)
+            throw new TokenRejectedException(
+                    TokenProblem.INVALID_CLAIMS, "the ID token's nonce is not the one this sign-in sent");
     }
 
     /** How many times {@code issuer}'s key set has been fetched (or tried). */
