@@ -55,7 +55,7 @@ final class EmailSmtp {
     private static Properties properties(Channels.Email c, Duration timeout) {
         Properties p = new Properties();
         String ms = Long.toString(timeout.toMillis());
-        p.setProperty("mail.smtp.host", c.host());
+        if (c.host() != null) p.setProperty("mail.smtp.host", c.host());
         p.setProperty("mail.smtp.port", Integer.toString(c.port()));
         p.setProperty("mail.smtp.connectiontimeout", ms);
         p.setProperty("mail.smtp.timeout", ms);
@@ -76,6 +76,10 @@ final class EmailSmtp {
     /** Sends {@code m} to {@code to}; the failure says what failed without the address or a secret. */
     void send(String to, EmailMessage m, Instant now) throws DeliveryFailure {
         MimeMessage message = mime(to, m, now);
+        if (config.pickupDir() != null) {
+            pickUp(message, now);
+            return;
+        }
         try (Transport t = session.getTransport("smtp")) {
             String password =
                     config.password() == null ? null : config.password().value();
@@ -85,6 +89,33 @@ final class EmailSmtp {
             throw failure(e, timeout);
         }
     }
+
+    /**
+     * Writes the message to the pickup directory as {@code <millis>-<random>.eml}: whole or not at
+     * all (written aside, then moved), readable by the owner only, since its link is a credential.
+     */
+    private void pickUp(MimeMessage message, Instant now) throws DeliveryFailure {
+        java.nio.file.Path dir = config.pickupDir();
+        String name = now.toEpochMilli() + "-" + Long.toHexString(RANDOM.nextLong() >>> 1) + ".eml";
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            java.nio.file.Path tmp = java.nio.file.Files.createTempFile(
+                    dir,
+                    ".writing-",
+                    ".tmp",
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(tmp)) {
+                message.writeTo(out);
+            }
+            java.nio.file.Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException | MessagingException e) {
+            throw DeliveryFailure.retry(
+                    "cannot write to the pickup directory: " + e.getClass().getSimpleName());
+        }
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     private MimeMessage mime(String to, EmailMessage m, Instant now) throws DeliveryFailure {
         try {

@@ -34,13 +34,14 @@ final class ChannelSettings {
 
     record TeamsSection(String webhookUrl) {}
 
-    record EmailSection(String host, Integer port, String tls, String username, String password, String from) {}
+    record EmailSection(
+            String host, Integer port, String tls, String username, String password, String from, String pickupDir) {}
 
     record WebhookSection(String name, String url, String secret, List<String> events) {}
 
     record DeliverySection(Integer maxAttempts, String firstBackoff, String maxBackoff, String timeout) {}
 
-    static Channels channels(Section s, Map<String, String> env) {
+    static Channels channels(Section s, Map<String, String> env, java.nio.file.Path base) {
         if (s == null) return Channels.none();
         URI publicUrl = s.publicUrl() == null
                 ? null
@@ -57,7 +58,7 @@ final class ChannelSettings {
                 linkSecret,
                 slack(s.slack(), env),
                 teams(s.teams(), env),
-                email(s.email(), env),
+                email(s.email(), env, base),
                 webhooks(s.webhooks(), env),
                 delivery(s.delivery()));
     }
@@ -85,11 +86,16 @@ final class ChannelSettings {
         return new Channels.Teams(url);
     }
 
-    private static Channels.Email email(EmailSection e, Map<String, String> env) {
+    private static Channels.Email email(EmailSection e, Map<String, String> env, java.nio.file.Path base) {
         if (e == null) return null;
         String k = "channels.email";
         String host = value(k + ".host", e.host(), env);
-        if (host == null || host.isBlank()) throw new ConfigException(k + ".host: the SMTP server's host is required");
+        String pickup = value(k + ".pickup_dir", e.pickupDir(), env);
+        if (pickup != null && host != null)
+            throw new ConfigException(
+                    k + ".pickup_dir: give either 'host' (send by SMTP) or 'pickup_dir' (write files)");
+        if (pickup == null && (host == null || host.isBlank()))
+            throw new ConfigException(k + ".host: the SMTP server's host is required (or a pickup_dir)");
         Channels.Email.Tls tls;
         String t = e.tls() == null ? "starttls" : e.tls();
         try {
@@ -111,7 +117,7 @@ final class ChannelSettings {
         Channels.Secret password = secret(k + ".password", e.password(), env);
         String user = value(k + ".username", e.username(), env);
         if (password != null && user == null) throw new ConfigException(k + ".password: given without a username");
-        return new Channels.Email(host, port, tls, user, password, from);
+        return new Channels.Email(host, port, tls, user, password, from, pickup == null ? null : base.resolve(pickup));
     }
 
     private static List<Channels.Webhook> webhooks(List<WebhookSection> list, Map<String, String> env) {

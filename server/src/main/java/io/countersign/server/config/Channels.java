@@ -114,20 +114,34 @@ public record Channels(
     }
 
     /**
-     * An SMTP server.
+     * An SMTP server, or a pickup directory that messages are written to instead (for trying
+     * Countersign without a mail server, or for a local MTA that sends what it finds there).
      *
-     * @param host its host
+     * @param host its host (null with a pickup directory)
      * @param port its port; default 587 (25 with tls none, 465 with tls)
      * @param tls none, starttls (default) or tls
      * @param username the login, or null for none
      * @param password the password, or null for none
      * @param from the sender address
+     * @param pickupDir where each message is written as an {@code .eml} file instead of sent, or null
      */
-    public record Email(String host, int port, Tls tls, String username, Secret password, String from) {
+    public record Email(
+            String host,
+            int port,
+            Tls tls,
+            String username,
+            Secret password,
+            String from,
+            java.nio.file.Path pickupDir) {
         public Email {
-            Objects.requireNonNull(host, "host");
+            if (pickupDir == null) Objects.requireNonNull(host, "host");
             Objects.requireNonNull(tls, "tls");
             Objects.requireNonNull(from, "from");
+        }
+
+        /** An SMTP server. */
+        public Email(String host, int port, Tls tls, String username, Secret password, String from) {
+            this(host, port, tls, username, password, from, null);
         }
 
         /** How the connection is secured. */

@@ -144,7 +144,7 @@ public final class ConfigLoader {
                 ledger(f.ledger(), base),
                 oidc,
                 McpSettings.mcp(f.mcp(), environment),
-                ChannelSettings.channels(f.channels(), environment));
+                ChannelSettings.channels(f.channels(), environment, base));
     }
 
     private static ServerConfig.Ledger ledger(LedgerSection l, Path base) {

@@ -163,6 +163,42 @@ class EmailChannelTest {
     }
 
     @Test
+    void withAPickupDirectoryEachMessageIsAnOwnerOnlyEmlFileWhoseLinkReviews() throws Exception {
+        Path pickup = dir.resolve("mail");
+        fx = start(new Channels.Email(null, 25, Channels.Email.Tls.NONE, null, null, FROM, pickup));
+        String id = fx.submitted(ServerFixture.PII_EXPORT);
+        awaitTrue(() -> deliveryStates(fx, id).equals(List.of("delivered", "delivered")));
+
+        List<Path> files;
+        try (var list = java.nio.file.Files.list(pickup)) {
+            files = list.sorted().toList();
+        }
+        assertThat(files).hasSize(2).allSatisfy(f -> {
+            assertThat(f.getFileName().toString()).endsWith(".eml");
+            try {
+                assertThat(java.nio.file.Files.getPosixFilePermissions(f))
+                        .containsExactlyInAnyOrder(
+                                java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+        });
+        Map<String, MimeMessage> byRecipient = new java.util.HashMap<>();
+        for (Path f : files) {
+            try (var in = java.nio.file.Files.newInputStream(f)) {
+                MimeMessage m = new MimeMessage(jakarta.mail.Session.getInstance(new java.util.Properties()), in);
+                byRecipient.put(m.getAllRecipients()[0].toString(), m);
+            }
+        }
+        assertThat(byRecipient).containsOnlyKeys("bob@example.com", "carol@example.com");
+        ServerFixture.Reply done =
+                ReviewPageTest.post(fx, link(byRecipient.get("bob@example.com")), "verdict=deny&reason=not+now");
+        assertThat(done.status()).isEqualTo(200);
+        assertThat(fx.get("alice", "/v1/requests/" + id).state()).isEqualTo("denied");
+    }
+
+    @Test
     void aRequestRoutedToAnotherChannelSendsNoEmail() throws Exception {
         Path policy = dir.resolve("policy.yaml");
         String example = Files.readString(Path.of("..", "examples", "policy.yaml"));

@@ -75,6 +75,8 @@ class ChannelSettingsTest {
                 "webhooks: [{name: a, url: 'https://x', secret: " + WHSEC + "}, {name: a, url: 'https://y', secret: "
                         + WHSEC + "}]|channels.webhooks[1].name: 'a' is given twice",
                 "email: {host: smtp, tls: ssl, from: a@b}|channels.email.tls: none, starttls or tls; got 'ssl'",
+                "email: {host: smtp, pickup_dir: mail, from: a@b}|channels.email.pickup_dir: give either 'host' (send by SMTP) or 'pickup_dir' (write files)",
+                "email: {from: a@b}|channels.email.host: the SMTP server's host is required (or a pickup_dir)",
                 "email: {host: smtp, from: nobody}|channels.email.from: the sender's address is required; got 'nobody'",
                 "email: {host: smtp, from: a@b, password: p}|channels.email.password: given without a username",
                 "slack: {bot_token: t, signing_secret: s}|channels.slack.channel: give the id of the channel approval requests go to (e.g. C0123ABC)",
@@ -87,6 +89,14 @@ class ChannelSettingsTest {
         assertThatThrownBy(() -> channels(yaml, Map.of()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage(message);
+    }
+
+    @Test
+    void aPickupDirectoryIsRelativeToTheConfigFile() throws IOException {
+        assertThat(channels("email: {pickup_dir: mail, from: a@b}", Map.of())
+                        .email()
+                        .pickupDir())
+                .isEqualTo(dir.resolve("mail"));
     }
 
     @Test
