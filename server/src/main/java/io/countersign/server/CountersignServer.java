@@ -94,6 +94,9 @@ public final class CountersignServer implements AutoCloseable {
         McpEndpoint mcpEndpoint = new McpEndpoint(mcp, auth, config.mcp().allowedOrigins());
         ChannelContext channels = channelContext(random, clock, auth);
         List<Channel> configured = Channel.configured(channels);
+        // A ledger that failed its check refuses every write: nothing would be delivered or recorded.
+        Dispatcher prepared =
+                Dispatcher.prepare(channels, store.integrityProblem().isPresent() ? List.of() : configured, metrics);
         this.web = listen(config, r -> {
             api.routes(r);
             ledger.routes(r);
@@ -101,7 +104,7 @@ public final class CountersignServer implements AutoCloseable {
             ChannelRoutes.register(r, channels, configured);
             if (channels.signIn() instanceof ConsoleLogin console) console.routes(r);
         });
-        this.dispatcher = Dispatcher.start(channels, configured, metrics);
+        this.dispatcher = prepared.start();
         metrics.bindDeliveries(store.outbox());
         this.sweeper = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("countersign-expiry").daemon(true).factory());

@@ -57,9 +57,18 @@ final class Metrics implements RequestListener, Dispatcher.DeliveryListener {
 
     private volatile io.micrometer.core.instrument.MultiGauge deliveries;
     private volatile Outbox outbox;
+    private static final java.time.Duration DELIVERY_COUNTS_EVERY = java.time.Duration.ofSeconds(15);
+    private volatile long countedAt;
 
+    /**
+     * Counting deliveries reads their table; /metrics is open to anyone, so the count is taken at
+     * most once per {@link #DELIVERY_COUNTS_EVERY} however often it is scraped.
+     */
     private void refreshDeliveries() {
         if (outbox == null) return;
+        long now = System.nanoTime();
+        if (countedAt != 0 && now - countedAt < DELIVERY_COUNTS_EVERY.toNanos()) return;
+        countedAt = now;
         java.util.List<io.micrometer.core.instrument.MultiGauge.Row<?>> rows = new java.util.ArrayList<>();
         outbox.counts().forEach((channel, byState) -> {
             for (Outbox.Delivery.State state : Outbox.Delivery.State.values()) {

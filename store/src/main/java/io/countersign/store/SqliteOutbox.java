@@ -60,6 +60,32 @@ final class SqliteOutbox implements Outbox {
     }
 
     @Override
+    public long lastIndex() {
+        return reader.read(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT coalesce(max(seq), -1) FROM events");
+                    ResultSet rs = s.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : -1L;
+            }
+        });
+    }
+
+    @Override
+    public int prune(Instant settledBefore, Instant usedBefore) {
+        return (Integer) writer.apply(tx -> {
+            Connection c = ((SqlTx) tx).connection();
+            try (PreparedStatement d = c.prepareStatement("DELETE FROM deliveries WHERE state != 'pending'"
+                            + " AND coalesce(delivered_at, next_attempt_at) < ?");
+                    PreparedStatement t = c.prepareStatement("DELETE FROM used_tokens WHERE used_at < ?")) {
+                d.setLong(1, settledBefore.toEpochMilli());
+                t.setLong(1, usedBefore.toEpochMilli());
+                return d.executeUpdate() + t.executeUpdate();
+            } catch (SQLException e) {
+                throw new StorageException("pruning deliveries failed: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    @Override
     public Optional<Long> cursor(String name) {
         return reader.read(c -> {
             try (PreparedStatement s = c.prepareStatement("SELECT position FROM delivery_cursor WHERE name = ?")) {
@@ -101,18 +127,24 @@ final class SqliteOutbox implements Outbox {
     }
 
     @Override
-    public List<Delivery> claim(Instant now, Instant leaseUntil, int limit) {
+    public List<Delivery> claim(String channel, Instant now, Instant leaseUntil, int limit) {
+        String dueWhere = "WHERE state = 'pending' AND next_attempt_at <= ? AND channel = ?";
+        // Most polls find nothing due: ask a reader first, and leave the one writer alone.
+        boolean any = reader.read(c -> !select(c, dueWhere + " LIMIT 1", s -> {
+                    s.setLong(1, now.toEpochMilli());
+                    s.setString(2, channel);
+                })
+                .isEmpty());
+        if (!any) return List.of();
         @SuppressWarnings("unchecked")
         List<Delivery> claimed = (List<Delivery>) writer.apply(tx -> {
             try {
                 Connection c = ((SqlTx) tx).connection();
-                List<Delivery> due = select(
-                        c,
-                        "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-                        s -> {
-                            s.setLong(1, now.toEpochMilli());
-                            s.setInt(2, limit);
-                        });
+                List<Delivery> due = select(c, dueWhere + " ORDER BY next_attempt_at, id LIMIT ?", s -> {
+                    s.setLong(1, now.toEpochMilli());
+                    s.setString(2, channel);
+                    s.setInt(3, limit);
+                });
                 if (due.isEmpty()) return due;
                 try (PreparedStatement s = c.prepareStatement(
                         "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?")) {

@@ -22,6 +22,9 @@ public interface Outbox {
     /** Ledger events with index greater than {@code after}, in index order, at most {@code limit}. */
     List<Sequenced> eventsAfter(long after, int limit);
 
+    /** The index of the ledger's last event, or -1 when it is empty. */
+    long lastIndex();
+
     /** The position of cursor {@code name}, or empty when it was never set. */
     Optional<Long> cursor(String name);
 
@@ -29,10 +32,10 @@ public interface Outbox {
     void plan(String name, long position, List<Draft> drafts, Instant now);
 
     /**
-     * Leases up to {@code limit} pending deliveries due at {@code now} until {@code leaseUntil}, counts
-     * an attempt on each, and returns them.
+     * Leases up to {@code limit} pending deliveries of {@code channel} due at {@code now} until {@code
+     * leaseUntil}, counts an attempt on each, and returns them.
      */
-    List<Delivery> claim(Instant now, Instant leaseUntil, int limit);
+    List<Delivery> claim(String channel, Instant now, Instant leaseUntil, int limit);
 
     /** Marks a delivery done, keeping the channel's {@code ref}; appends {@code event} (if any) in the same write. */
     void delivered(long id, String ref, Instant at, LedgerEvent event);
@@ -54,6 +57,12 @@ public interface Outbox {
 
     /** Records {@code nonce} as used; false when it already was (a replayed link or interaction). */
     boolean useOnce(String nonce, Instant at);
+
+    /**
+     * Forgets deliveries delivered or given up before {@code settledBefore}, and used nonces recorded
+     * before {@code usedBefore} (whatever they guarded has expired by then); returns how many rows went.
+     */
+    int prune(Instant settledBefore, Instant usedBefore);
 
     /**
      * One ledger event as stored.

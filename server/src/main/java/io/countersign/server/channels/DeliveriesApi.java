@@ -51,7 +51,7 @@ public final class DeliveriesApi {
                 .orElse(null);
         String channel = req.query().first("channel").orElse(null);
         int limit = limit(req);
-        send(res, ctx.outbox().list(state, channel, limit));
+        send(res, visible(ctx.outbox().list(state, channel, limit), who));
     }
 
     private void forRequest(ServerRequest req, ServerResponse res) {
@@ -64,6 +64,24 @@ public final class DeliveriesApi {
         }
         ctx.service().get(id, who); // the same visibility as the request itself
         send(res, ctx.outbox().forRequest(id));
+    }
+
+    /** Only deliveries of requests {@code who} may see (as on the API), and those of no request. */
+    private List<Outbox.Delivery> visible(List<Outbox.Delivery> all, Principal who) {
+        java.util.Map<RequestId, Boolean> seen = new java.util.HashMap<>();
+        return all.stream()
+                .filter(d -> d.draft().requestId() == null
+                        || seen.computeIfAbsent(d.draft().requestId(), id -> canSee(id, who)))
+                .toList();
+    }
+
+    private boolean canSee(RequestId id, Principal who) {
+        try {
+            ctx.service().get(id, who);
+            return true;
+        } catch (io.countersign.core.RequestNotFoundException e) {
+            return false;
+        }
     }
 
     private static int limit(ServerRequest req) {

@@ -2,6 +2,7 @@ package io.countersign.server.channels;
 
 import io.countersign.core.Request;
 import io.countersign.core.spi.Outbox;
+import io.countersign.core.spi.StorageException;
 import io.countersign.server.config.Channels;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,6 +45,8 @@ public final class Dispatcher implements AutoCloseable {
     private static final int BATCH = 500;
     private static final Duration LEASE = Duration.ofMinutes(5);
     private static final Duration IDLE = Duration.ofMillis(200);
+    static final Duration KEEP_SETTLED = Duration.ofDays(7);
+    static final Duration KEEP_NONCES = Duration.ofDays(31);
 
     private final ChannelContext ctx;
     private final Map<String, Channel> channels;
@@ -57,6 +60,7 @@ public final class Dispatcher implements AutoCloseable {
     private Thread fanOut;
     private Thread claimer;
     private long cursor;
+    private Instant nextPrune;
 
     private Dispatcher(ChannelContext ctx, List<Channel> channels, DeliveryListener listener) {
         this.ctx = ctx;
@@ -66,11 +70,25 @@ public final class Dispatcher implements AutoCloseable {
         channels.forEach(c -> permits.put(c.name(), new Semaphore(PER_CHANNEL)));
     }
 
-    /** Starts delivering to {@code channels}; with none, starts nothing. */
-    public static Dispatcher start(ChannelContext ctx, List<Channel> channels, DeliveryListener listener) {
+    /**
+     * A dispatcher for {@code channels}, its cursor set (at the ledger's end on the first start with
+     * channels) but not yet delivering: call this before the server takes requests, so that none is
+     * mistaken for history, and {@link #start} once it listens. With no channels it does nothing.
+     */
+    public static Dispatcher prepare(ChannelContext ctx, List<Channel> channels, DeliveryListener listener) {
         Dispatcher d = new Dispatcher(ctx, channels, listener);
-        if (!channels.isEmpty()) d.begin();
+        if (!channels.isEmpty()) d.initCursor();
         return d;
+    }
+
+    /** Starts planning and delivering. */
+    public Dispatcher start() {
+        if (channels.isEmpty()) return this;
+        LOG.info("delivering to {}", channels.keySet());
+        fanOut = Thread.ofPlatform().name("countersign-fanout").daemon(true).start(this::fanOutLoop);
+        claimer =
+                Thread.ofPlatform().name("countersign-deliveries").daemon(true).start(this::claimLoop);
+        return this;
     }
 
     /** The configured channels by name. */
@@ -78,43 +96,49 @@ public final class Dispatcher implements AutoCloseable {
         return channels;
     }
 
-    private void begin() {
+    private void initCursor() {
+        giveUpOnRemovedChannels();
         Optional<Long> stored = ctx.outbox().cursor(CURSOR);
         if (stored.isPresent()) {
             cursor = stored.get();
-        } else {
-            List<Outbox.Sequenced> tail = lastEvent();
-            cursor = tail.isEmpty() ? -1 : tail.getFirst().index();
-            ctx.outbox().plan(CURSOR, cursor, List.of(), ctx.clock().instant());
-            LOG.info("channels start at ledger index {}; earlier events are not sent", cursor + 1);
+            return;
         }
-        LOG.info("delivering to {}", channels.keySet());
-        fanOut = Thread.ofPlatform().name("countersign-fanout").daemon(true).start(this::fanOutLoop);
-        claimer =
-                Thread.ofPlatform().name("countersign-deliveries").daemon(true).start(this::claimLoop);
-    }
-
-    /** The last event of the ledger, found by stepping through it once at first start. */
-    private List<Outbox.Sequenced> lastEvent() {
-        long after = -1;
-        Outbox.Sequenced last = null;
-        while (true) {
-            List<Outbox.Sequenced> page = ctx.outbox().eventsAfter(after, BATCH);
-            if (page.isEmpty()) return last == null ? List.of() : List.of(last);
-            last = page.getLast();
-            after = last.index();
-        }
+        cursor = ctx.outbox().lastIndex();
+        ctx.outbox().plan(CURSOR, cursor, List.of(), ctx.clock().instant());
+        LOG.info("channels start at ledger index {}; earlier events are not sent", cursor + 1);
     }
 
     private void fanOutLoop() {
         while (running) {
             try {
+                pruneIfDue();
                 if (!planNext()) sleep(IDLE);
             } catch (RuntimeException e) {
                 LOG.warn("planning deliveries failed, retrying: {}", e.getMessage());
                 sleep(Duration.ofSeconds(1));
             }
         }
+    }
+
+    /** Deliveries left pending for a channel the config no longer has would wait forever. */
+    private void giveUpOnRemovedChannels() {
+        for (Outbox.Delivery d : ctx.outbox().list(Outbox.Delivery.State.PENDING, null, 1000)) {
+            if (!channels.containsKey(d.draft().channel()))
+                ctx.outbox().dead(d.id(), "channel " + d.draft().channel() + " is no longer configured", now());
+        }
+    }
+
+    /**
+     * Once an hour, forgets deliveries settled more than {@link #KEEP_SETTLED} ago and nonces used
+     * more than {@link #KEEP_NONCES} ago (longer than any link or interaction they guard can live:
+     * pending requests expire within 30 days).
+     */
+    private void pruneIfDue() {
+        Instant now = now();
+        if (nextPrune != null && now.isBefore(nextPrune)) return;
+        nextPrune = now.plus(Duration.ofHours(1));
+        int n = ctx.outbox().prune(now.minus(KEEP_SETTLED), now.minus(KEEP_NONCES));
+        if (n > 0) LOG.info("pruned {} settled deliveries and used nonces", n);
     }
 
     /** Plans one batch of events; true when there may be more right away. */
@@ -127,7 +151,10 @@ public final class Dispatcher implements AutoCloseable {
             for (Channel c : channels.values()) {
                 try {
                     drafts.addAll(c.plan(e, request));
+                } catch (StorageException x) {
+                    throw x; // the batch is planned again from the same cursor: nothing is skipped
                 } catch (RuntimeException x) {
+                    // A channel that cannot plan an event would fail the same way every time.
                     LOG.error("channel {} could not plan event {}: {}", c.name(), e.index(), x.toString());
                 }
             }
@@ -165,28 +192,29 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
-    /** Claims and starts due deliveries; true when it started any. */
+    /**
+     * Claims as many due deliveries of each channel as it has free slots, and starts them; true when
+     * it started any. Nothing is claimed that cannot start at once, so no lease runs out in a queue.
+     */
     boolean claimDue() {
         Instant now = ctx.clock().instant();
-        List<Outbox.Delivery> due = ctx.outbox().claim(now, now.plus(LEASE), 100);
         int started = 0;
-        for (Outbox.Delivery d : due) {
-            if (!inFlight.add(d.id())) continue; // its lease ran out while it waited its turn
-            attempts.execute(() -> attempt(d));
-            started++;
+        for (Channel channel : channels.values()) {
+            Semaphore p = permits.get(channel.name());
+            int free = p.availablePermits();
+            if (free == 0) continue;
+            for (Outbox.Delivery d : ctx.outbox().claim(channel.name(), now, now.plus(LEASE), free)) {
+                if (!inFlight.add(d.id())) continue; // a lease ran out during a very slow attempt
+                p.acquireUninterruptibly(); // free for certain: only this thread takes permits
+                attempts.execute(() -> attempt(channel, p, d));
+                started++;
+            }
         }
         return started > 0;
     }
 
-    private void attempt(Outbox.Delivery d) {
-        Channel channel = channels.get(d.draft().channel());
+    private void attempt(Channel channel, Semaphore p, Outbox.Delivery d) {
         try {
-            if (channel == null) {
-                ctx.outbox().dead(d.id(), "channel " + d.draft().channel() + " is no longer configured", now());
-                return;
-            }
-            Semaphore p = permits.get(channel.name());
-            p.acquireUninterruptibly();
             long t0 = System.nanoTime();
             try {
                 Channel.Delivered done = channel.deliver(d);

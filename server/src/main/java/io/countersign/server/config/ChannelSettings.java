@@ -117,6 +117,9 @@ final class ChannelSettings {
         Channels.Secret password = secret(k + ".password", e.password(), env);
         String user = value(k + ".username", e.username(), env);
         if (password != null && user == null) throw new ConfigException(k + ".password: given without a username");
+        if (password != null && tls == Channels.Email.Tls.NONE && !loopback(host))
+            throw new ConfigException(k + ".tls: 'none' would send the password in clear to " + host
+                    + "; use starttls or tls (plain SMTP with a login is allowed to localhost only)");
         return new Channels.Email(host, port, tls, user, password, from, pickup == null ? null : base.resolve(pickup));
     }
 
@@ -143,6 +146,10 @@ final class ChannelSettings {
             out.add(new Channels.Webhook(w.name(), url, secret, w.events()));
         }
         return out;
+    }
+
+    private static boolean loopback(String host) {
+        return host != null && (host.equals("localhost") || host.equals("::1") || host.startsWith("127."));
     }
 
     private static Channels.Delivery delivery(DeliverySection d) {

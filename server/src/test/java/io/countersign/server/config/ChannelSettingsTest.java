@@ -79,6 +79,7 @@ class ChannelSettingsTest {
                 "email: {from: a@b}|channels.email.host: the SMTP server's host is required (or a pickup_dir)",
                 "email: {host: smtp, from: nobody}|channels.email.from: the sender's address is required; got 'nobody'",
                 "email: {host: smtp, from: a@b, password: p}|channels.email.password: given without a username",
+                "email: {host: smtp.example.com, tls: none, from: a@b, username: u, password: p}|channels.email.tls: 'none' would send the password in clear to smtp.example.com; use starttls or tls (plain SMTP with a login is allowed to localhost only)",
                 "slack: {bot_token: t, signing_secret: s}|channels.slack.channel: give the id of the channel approval requests go to (e.g. C0123ABC)",
                 "teams: {webhook_url: 'not a url'}|channels.teams.webhook_url: not a URL",
                 "link_secret: short|channels.link_secret: must be at least 32 bytes long",
