@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
             KeygenCommand.class,
             McpCommand.class,
             LedgerCommands.class,
+            SlackCommands.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
