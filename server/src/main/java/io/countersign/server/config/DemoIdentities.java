@@ -38,8 +38,19 @@ public final class DemoIdentities {
     static List<ServerConfig.Identity> prepare(Path dataDir) {
         Map<String, String> keys = loadOrCreate(dataDir.resolve(FILE));
         List<ServerConfig.Identity> out = new ArrayList<>();
-        for (Principal p : principals()) out.add(new ServerConfig.Identity(p, ApiKeys.sha256Hex(keys.get(p.id()))));
+        for (Principal p : principals())
+            out.add(new ServerConfig.Identity(p, ApiKeys.sha256Hex(keys.get(p.id())), links(p)));
         return out;
+    }
+
+    /**
+     * The demo humans' made-up outside identities, so that channels can be tried on the demo cast:
+     * {@code bob@example.com} by email, {@code U0BOB} on Slack.
+     */
+    public static ServerConfig.Links links(Principal p) {
+        if (p.kind() != PrincipalKind.HUMAN) return ServerConfig.Links.NONE;
+        String upper = p.id().toUpperCase(java.util.Locale.ROOT).replace("-", "");
+        return new ServerConfig.Links(null, p.id() + "@example.com", "U0" + upper, null);
     }
 
     /** The demo keys by principal id, as written in {@code demo.env}. */
