@@ -105,6 +105,7 @@ final class EmailSmtp {
                     ".tmp",
                     java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            readable(message);
             try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(tmp)) {
                 message.writeTo(out);
             }
@@ -116,6 +117,16 @@ final class EmailSmtp {
     }
 
     private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /**
+     * A file is read by people (or by an MTA that re-encodes as it must): the parts are written as
+     * 8-bit text, so that the links are whole lines, not quoted-printable fragments.
+     */
+    private static void readable(MimeMessage message) throws MessagingException, java.io.IOException {
+        MimeMultipart parts = (MimeMultipart) message.getContent();
+        for (int i = 0; i < parts.getCount(); i++) parts.getBodyPart(i).setHeader("Content-Transfer-Encoding", "8bit");
+        message.saveChanges();
+    }
 
     private MimeMessage mime(String to, EmailMessage m, Instant now) throws DeliveryFailure {
         try {

@@ -192,6 +192,10 @@ class EmailChannelTest {
             }
         }
         assertThat(byRecipient).containsOnlyKeys("bob@example.com", "carol@example.com");
+        String bobLink = link(byRecipient.get("bob@example.com"));
+        assertThat(files)
+                .as("the link is a whole line that grep finds, not quoted-printable pieces")
+                .anySatisfy(f -> assertThat(java.nio.file.Files.readString(f)).contains(bobLink));
         ServerFixture.Reply done =
                 ReviewPageTest.post(fx, link(byRecipient.get("bob@example.com")), "verdict=deny&reason=not+now");
         assertThat(done.status()).isEqualTo(200);
