@@ -35,6 +35,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class ReviewLinks {
     private static final String CONTEXT = "countersign-link-v1.";
+    private static final String FORM_CONTEXT = "countersign-review-form-v1\n";
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
     private static final Base64.Decoder D64 = Base64.getUrlDecoder();
 
@@ -100,7 +101,7 @@ public final class ReviewLinks {
                 .put("n", HexFormat.of().formatHex(n));
         if (approver != null) c.put("who", approver);
         String body = B64.encodeToString(c.toString().getBytes(StandardCharsets.UTF_8));
-        return body + "." + B64.encodeToString(mac(body));
+        return body + "." + B64.encodeToString(mac(CONTEXT + body));
     }
 
     /** The claims of a genuine, unexpired token; it may still have been used (see {@link #consume}). */
@@ -114,12 +115,29 @@ public final class ReviewLinks {
         } catch (IllegalArgumentException e) {
             throw new Rejected("link-invalid", "this link is not one of ours");
         }
-        if (!MessageDigest.isEqual(mac(body), given))
+        if (!MessageDigest.isEqual(mac(CONTEXT + body), given))
             throw new Rejected("link-invalid", "this link's signature does not verify: it was altered or forged");
         Claims c = parse(body);
         if (!clock.instant().isBefore(c.expires()))
             throw new Rejected("link-expired", "this link expired at " + c.expires());
         return c;
+    }
+
+    /**
+     * What the review form of link {@code token} carries for {@code reviewer} (a hidden field): only
+     * the page this server showed that reviewer has it, so a form another site posts through a
+     * signed-in person's browser is refused even when the browser sends no {@code Origin} or {@code
+     * Sec-Fetch-Site}. Its MAC input starts with another context than a link's, so neither can stand
+     * for the other.
+     */
+    public String formToken(String token, String reviewer) {
+        return B64.encodeToString(mac(FORM_CONTEXT + reviewer + "\n" + token));
+    }
+
+    /** Whether {@code given} is {@link #formToken}{@code (token, reviewer)}, compared in constant time. */
+    public boolean formTokenMatches(String token, String reviewer, String given) {
+        byte[] expected = formToken(token, reviewer).getBytes(StandardCharsets.US_ASCII);
+        return given != null && MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Marks the link used; a second call for the same link throws {@link Rejected} ({@code link-used}). */
@@ -152,11 +170,11 @@ public final class ReviewLinks {
         }
     }
 
-    private byte[] mac(String body) {
+    private byte[] mac(String input) {
         try {
             Mac m = Mac.getInstance("HmacSHA256");
             m.init(key);
-            return m.doFinal((CONTEXT + body).getBytes(StandardCharsets.UTF_8));
+            return m.doFinal(input.getBytes(StandardCharsets.UTF_8));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is unavailable", e);
         }

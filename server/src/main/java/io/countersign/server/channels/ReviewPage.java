@@ -4,6 +4,9 @@ import io.countersign.core.Decision;
 import io.countersign.core.Principal;
 import io.countersign.core.RefusedException;
 import io.countersign.core.Request;
+import io.countersign.core.RequestDigest;
+import io.countersign.core.RequestNotFoundException;
+import io.countersign.core.RequestService;
 import io.countersign.core.RequestState;
 import io.countersign.core.SeparationOfDuties;
 import io.countersign.core.Verdict;
@@ -26,20 +29,34 @@ import org.slf4j.LoggerFactory;
  * The page a one-time review link opens ({@code /review/<token>}), for every channel that sends
  * links (email; Teams).
  *
- * <p>Design notes. {@code GET} only reads: it checks the link, shows the request's full context and
- * a form, and records nothing, so mail scanners and link previews that fetch the URL approve
- * nothing. Only the form's {@code POST} reviews. It checks the link again, finds the reviewer (the
- * person the link was sent to, else whoever is signed in to the console), checks the form, then
- * spends the link and asks the request service for the review, which applies separation of duties
- * exactly as the API does and records a refusal in the ledger. A form that is incomplete (no
- * verdict, a reason missing) leaves the link usable; anything that reaches the service spends it.
- * A POST from another site is refused, and every page forbids caching, framing, referrers and
- * every sub-resource.
+ * <p>Design notes. {@code GET} only reads: it checks the link, shows the request and a form, and
+ * records nothing, so mail scanners and link previews that fetch the URL approve nothing. Only the
+ * form's {@code POST} reviews. It checks the link again, finds the reviewer (the person the link was
+ * sent to, else whoever is signed in to the console), checks the form and its form token, then asks
+ * the request service for the review, which applies separation of duties exactly as the API does
+ * and records a refusal in the ledger. A form that is incomplete (no verdict, a reason missing)
+ * leaves the link usable.
+ *
+ * <p>Who sees what. A link sent to one person (email) shows that person the whole request:
+ * parameters, context and the full digest. A link not sent to one person (a Teams card a whole
+ * channel sees) shows only the summary the card already showed (no parameters, no context, a digest
+ * prefix) until someone signs in whom the API would show the request ({@link RequestService#get})
+ * and whom separation of duties lets review it; the sign-in page, the page of a settled request and
+ * every refusal show the summary only. A signed-in principal is looked up again in the identities on
+ * every use, so a session carries no groups older than what is known of the person now. A link sent
+ * to one person is refused in a browser signed in to the console as someone else.
+ *
+ * <p>Forms. Each form carries a form token, an HMAC of the link and the reviewer under the link key
+ * ({@link ReviewLinks#formToken}); a {@code POST} without the right one is refused, as is one a
+ * browser says comes from another site. Every page forbids caching, framing, referrers and every
+ * sub-resource. Nothing unexpected leaves this class: it answers a plain 500 page and logs the
+ * failure without the token.
  */
 public final class ReviewPage {
     private static final Logger LOG = LoggerFactory.getLogger(ReviewPage.class);
     static final String PATH = "/review/";
     private static final HeaderName SEC_FETCH_SITE = HeaderNames.create("Sec-Fetch-Site");
+    private static final String CANNOT = "You cannot review this request";
 
     private final ChannelContext ctx;
 
@@ -48,8 +65,12 @@ public final class ReviewPage {
     }
 
     public void routes(HttpRules rules) {
-        rules.get(PATH + "{token}", (req, res) -> send(res, answer(() -> show(req))))
-                .post(PATH + "{token}", (req, res) -> send(res, answer(() -> decide(req))));
+        rules.get(PATH + "{token}", (req, res) -> handle(req, res, () -> show(req)))
+                .post(PATH + "{token}", (req, res) -> handle(req, res, () -> decide(req)));
+    }
+
+    private static void handle(ServerRequest req, ServerResponse res, Supplier<Page> handler) {
+        send(res, answer(req.path().pathParameters().first("token").orElse(""), handler));
     }
 
     /** What to answer: a status and a page. */
@@ -66,40 +87,106 @@ public final class ReviewPage {
     }
 
     private Page show(ServerRequest req) {
-        ReviewLinks.Claims c = ctx.links().verify(token(req));
+        String token = token(req);
+        ReviewLinks.Claims c = ctx.links().verify(token);
         Request r = request(c);
-        String facts = facts(r);
-        if (r.state() != RequestState.PENDING) return settled(r, facts);
-        Principal who = reviewer(c, req, facts);
+        boolean shared = c.approver() == null;
+        if (shared && r.state() != RequestState.PENDING) return settled(r, summary(r));
+        Principal who = reviewer(c, req, r);
         Optional<RefusedException> refused = SeparationOfDuties.refuseReviewer(r, who);
+        if (shared && (refused.isPresent() || !visible(r, who)))
+            return new Page(403, CANNOT, problem(refusal(refused)) + summary(r));
+        String facts = full(r);
+        if (r.state() != RequestState.PENDING) return settled(r, facts);
         if (refused.isPresent())
-            return new Page(
-                    403, "You cannot review this request", problem(refused.get().getMessage()) + facts);
-        if (r.reviews().stream().anyMatch(v -> v.reviewer().equals(who.id())))
+            return new Page(403, CANNOT, problem(refused.get().getMessage()) + facts);
+        if (reviewedBy(r, who))
             return new Page(200, "Already reviewed", notice("You have reviewed this request already.") + facts);
-        return new Page(200, title(r), as(who) + facts + form(r));
+        return new Page(200, title(r), as(who) + facts + form(r, token, who));
     }
 
     private Page decide(ServerRequest req) {
-        requireSameOrigin(req);
-        ReviewLinks.Claims c = ctx.links().verify(token(req));
+        refuseCrossSite(req);
+        String token = token(req);
+        ReviewLinks.Claims c = ctx.links().verify(token);
         Request r = request(c);
-        Principal who = reviewer(c, req, "");
+        Principal who = reviewer(c, req, r);
         ReviewPageForm f = ReviewPageForm.read(req);
+        if (!ctx.links().formTokenMatches(token, who.id(), f.csrf()))
+            throw new Stop(
+                    403,
+                    "Refused",
+                    problem("This form is only accepted from its own page: open the link again and use the form"
+                            + " it shows."));
         if (f.reason().isEmpty() && reasonNeeded(r, f.verdict()))
-            return new Page(422, "A reason is needed", problem(reasonHint(r)) + as(who) + facts(r) + form(r));
+            return new Page(
+                    422,
+                    "A reason is needed",
+                    problem(reasonHint(r)) + as(who) + factsFor(c, r, who) + form(r, token, who));
+        return review(c, r, who, f);
+    }
+
+    /**
+     * Records the review and spends the link.
+     *
+     * <p>Spending the link (its nonce, in the outbox) and recording the review are two writes. When
+     * the service may accept the review, it goes first and the link is spent after it: a review that
+     * fails (storage unavailable) leaves the link usable and nothing is lost. One review per link
+     * still holds, because the nonce is per reviewer (a link sent to one person has one reviewer; a
+     * shared link is spent per person) and the service itself refuses a second review by the same
+     * person ({@code already-reviewed}): of two concurrent posts of one link one is recorded and the
+     * other is a recorded refusal. When the request as read already rules the review out (separation
+     * of duties, another digest, no longer pending, reviewed already: none of these ever stops being
+     * true), the link is spent first, so that posting a spent link again records nothing more.
+     */
+    private Page review(ReviewLinks.Claims c, Request r, Principal who, ReviewPageForm f) {
+        boolean refusedAnyway = refusedAnyway(c, r, who);
+        if (refusedAnyway) spend(c, who);
+        Request after;
+        try {
+            after = ctx.service().review(c.requestId(), who, f.verdict(), f.reason(), c.channel(), c.digest());
+        } catch (RefusedException e) {
+            if (!refusedAnyway) spendAfterward(c, who);
+            int status = Problem.of(e.refusal(), e.getMessage()).status();
+            String facts = c.approver() == null ? summary(r) : full(r);
+            return new Page(status, "Your review was refused", problem(e.getMessage()) + facts);
+        }
+        spendAfterward(c, who);
+        return done(after, f.verdict());
+    }
+
+    /** Whether the service will refuse this review whatever happens meanwhile. */
+    private static boolean refusedAnyway(ReviewLinks.Claims c, Request r, Principal who) {
+        return SeparationOfDuties.refuseReviewer(r, who).isPresent()
+                || !RequestDigest.matches(r.digest(), c.digest())
+                || r.state() != RequestState.PENDING
+                || reviewedBy(r, who);
+    }
+
+    /** Spends the link for {@code who}; throws {@link ReviewLinks.Rejected} when it was spent already. */
+    private void spend(ReviewLinks.Claims c, Principal who) {
         if (c.approver() != null) ctx.links().consume(c);
         else ctx.links().consume(c, who.id());
+    }
+
+    /**
+     * Spends the link once the service has answered. It may have been spent by a concurrent post, or
+     * the write may fail: either way the service refuses this person a second review of the request.
+     */
+    private void spendAfterward(ReviewLinks.Claims c, Principal who) {
         try {
-            Request after = ctx.service().review(c.requestId(), who, f.verdict(), f.reason(), c.channel(), c.digest());
-            return done(after, f.verdict());
-        } catch (RefusedException e) {
-            int status = Problem.of(e.refusal(), e.getMessage()).status();
-            return new Page(status, "Your review was refused", problem(e.getMessage()) + facts(r));
+            spend(c, who);
+        } catch (ReviewLinks.Rejected e) {
+            // a concurrent post of the same link spent it; the service kept one review
+        } catch (StorageException e) {
+            LOG.warn(
+                    "review page: a review of {} was recorded but its link was not marked used: {}",
+                    c.requestId().value(),
+                    e.getMessage());
         }
     }
 
-    private static Page answer(Supplier<Page> handler) {
+    static Page answer(String token, Supplier<Page> handler) {
         try {
             return handler.get();
         } catch (Stop s) {
@@ -112,7 +199,29 @@ public final class ReviewPage {
         } catch (StorageException e) {
             LOG.error("review page: storage failure: {}", e.getMessage());
             return new Page(503, "Try again later", problem("Countersign could not read or record this just now."));
+        } catch (RuntimeException e) {
+            // Not to the server's error handler: it logs the path, and the path holds the live token.
+            LOG.error("review page: unexpected failure: {}", described(e, token));
+            return new Page(
+                    500,
+                    "Something went wrong",
+                    problem("Countersign could not handle this link just now. Try again later; the request's"
+                            + " history shows what was recorded."));
         }
+    }
+
+    /** An unexpected failure for the log: classes, messages and where each was thrown, without the token. */
+    static String described(Throwable e, String token) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null && sb.length() < 4_000; t = t.getCause()) {
+            if (!sb.isEmpty()) sb.append("; caused by ");
+            sb.append(t.getClass().getName());
+            if (t.getMessage() != null) sb.append(": ").append(t.getMessage());
+            if (t.getStackTrace().length > 0) sb.append(" at ").append(t.getStackTrace()[0]);
+            if (t.getCause() == t) break;
+        }
+        String s = sb.toString();
+        return token == null || token.isEmpty() ? s : s.replace(token, "<token>");
     }
 
     private static Page rejected(ReviewLinks.Rejected e) {
@@ -143,27 +252,76 @@ public final class ReviewPage {
                 .orElseThrow(() -> new Stop(404, "No such request", problem("The request of this link is not here.")));
     }
 
-    /** The person the link was sent to, else whoever is signed in to the console. */
-    private Principal reviewer(ReviewLinks.Claims c, ServerRequest req, String facts) {
-        if (c.approver() != null)
-            return ctx.identities()
-                    .find(c.approver())
-                    .orElseThrow(() -> new Stop(
-                            403, "Unknown approver", problem("This link's approver is no longer known here.")));
-        return ctx.signIn().principal(req).orElseThrow(() -> signIn(req, facts));
+    /**
+     * The person the link was sent to, else whoever is signed in to the console. A link sent to one
+     * person is not used by someone else signed in here: that would record their review under the
+     * link's approver.
+     */
+    private Principal reviewer(ReviewLinks.Claims c, ServerRequest req, Request r) {
+        Optional<Principal> signedIn = signedIn(req);
+        if (c.approver() == null) return signedIn.orElseThrow(() -> signIn(req, r));
+        if (signedIn.isPresent() && !signedIn.get().id().equals(c.approver()))
+            throw new Stop(
+                    403,
+                    "Signed in as someone else",
+                    problem("This link was sent to " + c.approver() + ", but this browser is signed in to"
+                                    + " Countersign as " + signedIn.get().id() + ". Nothing was recorded.")
+                            + notice("Sign out of the console, or open the link in a browser where you are "
+                                    + c.approver() + "."));
+        return ctx.identities()
+                .find(c.approver())
+                .orElseThrow(() ->
+                        new Stop(403, "Unknown approver", problem("This link's approver is no longer known here.")));
     }
 
-    private Stop signIn(ServerRequest req, String facts) {
+    /** Who is signed in to the console, as the identities know them now (else as at sign-in). */
+    private Optional<Principal> signedIn(ServerRequest req) {
+        return ctx.signIn()
+                .principal(req)
+                .map(p -> ctx.identities().find(p.id()).orElse(p));
+    }
+
+    /** Whether the API would show {@code r} to {@code who}: the same rule, applied by the same service. */
+    private boolean visible(Request r, Principal who) {
+        try {
+            ctx.service().get(r.id(), who);
+            return true;
+        } catch (RequestNotFoundException e) {
+            return false;
+        }
+    }
+
+    private static String refusal(Optional<RefusedException> refused) {
+        return refused.map(RefusedException::getMessage).orElse("You are not among those who may see this request.");
+    }
+
+    /** The facts for a page with a form: all of them, unless a shared link's reviewer may not see them. */
+    private String factsFor(ReviewLinks.Claims c, Request r, Principal who) {
+        boolean mayView = c.approver() != null
+                || (SeparationOfDuties.refuseReviewer(r, who).isEmpty() && visible(r, who));
+        return mayView ? full(r) : summary(r);
+    }
+
+    private static boolean reviewedBy(Request r, Principal who) {
+        return r.reviews().stream().anyMatch(v -> v.reviewer().equals(who.id()));
+    }
+
+    private Stop signIn(ServerRequest req, Request r) {
         Optional<String> url = ctx.signIn().signInUrl(req.path().path());
         String how = url.map(u -> "<p><a href=\"" + ReviewPageHtml.escape(u) + "\">Sign in to Countersign</a>, "
                         + "then come back to this page.</p>\n")
                 .orElse(problem("Sign-in is not configured here, so this link cannot be used to review."));
         return new Stop(
-                403, "Sign in to review", notice("This link was not sent to one person: sign in first.") + how + facts);
+                403,
+                "Sign in to review",
+                notice("This link was not sent to one person: sign in first.") + how + summary(r));
     }
 
-    /** Refuses a form posted from another site (a forged cross-site form, for a signed-in person). */
-    private void requireSameOrigin(ServerRequest req) {
+    /**
+     * Refuses a form a browser says comes from another site. The form token is what makes a forged
+     * form fail; this only answers early and plainly when the browser says so.
+     */
+    private void refuseCrossSite(ServerRequest req) {
         String site = req.headers().first(SEC_FETCH_SITE).orElse("same-origin");
         boolean sameSite = site.equals("same-origin") || site.equals("none");
         String origin = req.headers().first(HeaderNames.ORIGIN).orElse("null");
@@ -215,9 +373,7 @@ public final class ReviewPage {
                         : "Your review is recorded.";
         };
         return new Page(
-                200,
-                "Review recorded",
-                "<p class=\"notice done\">" + ReviewPageHtml.escape(text) + "</p>\n" + facts(r));
+                200, "Review recorded", "<p class=\"notice done\">" + ReviewPageHtml.escape(text) + "</p>\n" + full(r));
     }
 
     private static String title(Request r) {
@@ -225,18 +381,26 @@ public final class ReviewPage {
                 "Review: " + r.action().action().type() + " on " + ReviewPageFacts.resource(r), 120);
     }
 
-    private static String facts(Request r) {
+    /** Everything: parameters, context and the full digest. */
+    private static String full(Request r) {
         return ReviewPageHtml.table(ReviewPageFacts.full(r), "");
+    }
+
+    /** What a Teams card shows: no parameters or context, a digest prefix. */
+    private static String summary(Request r) {
+        return ReviewPageHtml.table(ReviewPageFacts.summary(r), "");
     }
 
     private static String as(Principal who) {
         return "<p class=\"who\">You are reviewing as <strong>" + ReviewPageHtml.escape(who.id()) + "</strong>.</p>\n";
     }
 
-    private static String form(Request r) {
+    private String form(Request r, String token, Principal who) {
         boolean required = reasonRequired(r);
         String label = required ? "Reason (required)" : "Reason (required to deny)";
         return "<form method=\"post\">\n"
+                + "<input type=\"hidden\" name=\"" + ReviewPageForm.CSRF + "\" value=\""
+                + ReviewPageHtml.escape(ctx.links().formToken(token, who.id())) + "\">\n"
                 + "<label for=\"reason\">" + label + "</label>\n"
                 + "<textarea id=\"reason\" name=\"reason\" maxlength=\"" + ReviewPageForm.MAX_REASON + "\""
                 + (required ? " required" : "") + "></textarea>\n"

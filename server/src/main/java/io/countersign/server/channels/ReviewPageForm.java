@@ -10,13 +10,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * What the review page's form posts ({@code application/x-www-form-urlencoded}: {@code verdict} and
- * {@code reason}), read with a size cap.
+ * What the review page's form posts ({@code application/x-www-form-urlencoded}: {@code verdict},
+ * {@code reason} and the hidden {@code csrf}), read with a size cap.
  *
  * @param verdict approve or deny
  * @param reason the reviewer's reason, stripped; empty when none was given
+ * @param csrf the form token the page carried ({@link ReviewLinks#formToken}); empty when none was sent
  */
-record ReviewPageForm(Verdict verdict, String reason) {
+record ReviewPageForm(Verdict verdict, String reason, String csrf) {
+    static final String CSRF = "csrf";
     static final int MAX_BYTES = 16 * 1024;
     static final int MAX_REASON = 2_000;
     private static final String TYPE = "application/x-www-form-urlencoded";
@@ -53,14 +55,16 @@ record ReviewPageForm(Verdict verdict, String reason) {
     static ReviewPageForm parse(String body) {
         String verdict = null;
         String reason = null;
+        String csrf = null;
         for (String pair : body.split("&")) {
             int eq = pair.indexOf('=');
             String name = decode(eq < 0 ? pair : pair.substring(0, eq));
             String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
             if (name.equals("verdict") && verdict == null) verdict = value;
             if (name.equals("reason") && reason == null) reason = value;
+            if (name.equals(CSRF) && csrf == null) csrf = value;
         }
-        return new ReviewPageForm(verdict(verdict), reason(reason));
+        return new ReviewPageForm(verdict(verdict), reason(reason), csrf == null ? "" : csrf);
     }
 
     private static Verdict verdict(String v) {

@@ -1,7 +1,10 @@
 package io.countersign.server.console;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.Principal;
 import io.countersign.core.json.CanonicalJson;
+import io.countersign.core.json.Json;
 import io.countersign.server.config.ServerConfig;
 import io.countersign.server.identity.OidcAuthenticator;
 import io.countersign.server.identity.TokenRejectedException;
@@ -15,7 +18,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,31 +26,40 @@ import org.slf4j.LoggerFactory;
 /**
  * Sign-in through the console's issuer: OpenID Connect authorization code flow with PKCE.
  *
- * <p>Design notes. {@link #start} makes four random values: the {@code state} (names the sign-in
- * in the callback), a browser key (set as a cookie on the browser that started it), the {@code
- * nonce} (which the ID token must carry back) and the PKCE verifier (whose S256 challenge goes to
- * the issuer; the verifier goes only to its token endpoint). They stay on the server with the
- * return path, for {@link #PENDING_TTL}. {@link #finish} takes the sign-in by its state exactly once,
- * then requires the browser key: a callback carried to another browser (login CSRF: being signed in
- * as someone else) fails. The ID token is then checked as every token of that issuer is, plus
- * {@code aud}/{@code azp} = client id and the nonce ({@link OidcAuthenticator#signIn}); only people
- * sign in. Nothing from the query but the code and the state is used: the return path never leaves
- * the server, so the issuer never sees a review link.
+ * <p>Design notes. {@link #start} makes three random values: the {@code state} (names the sign-in
+ * in the callback), the {@code nonce} (which the ID token must carry back) and the PKCE verifier
+ * (whose S256 challenge goes to the issuer; the verifier goes only to its token endpoint). They go,
+ * with the return path and an expiry {@link #PENDING_TTL} ahead, into the {@code cs_signin} cookie,
+ * sealed ({@link CookieSeal}: AES-GCM under a key made at start), and nowhere else: the server keeps
+ * nothing per sign-in, so no number of abandoned sign-ins can fill it up or lock anyone out. {@link
+ * #finish} opens the cookie of the browser the callback arrives in and requires its state to be the
+ * callback's: a callback carried to another browser (login CSRF: being signed in as someone else)
+ * fails, and so does a cookie that was altered, forged, expired or sealed before a restart (a
+ * sign-in in flight across a restart starts again). The cookie is removed after the callback; a
+ * callback replayed with a kept cookie fails at the issuer, which takes each code once. The ID token
+ * is then checked as every token of that issuer is, plus {@code aud}/{@code azp} = client id and the
+ * nonce ({@link OidcAuthenticator#signIn}); only people sign in. Nothing from the query but the code
+ * and the state is used: the return path never leaves the server and the browser, so the issuer
+ * never sees a review link.
  */
 final class CodeFlow {
     private static final Logger LOG = LoggerFactory.getLogger(CodeFlow.class);
     static final String COOKIE = "cs_signin";
     static final String CALLBACK = "/console/callback";
     static final Duration PENDING_TTL = Duration.ofMinutes(10);
-    private static final int MAX_PENDING = 10_000;
+    private static final String PURPOSE = "countersign-signin-v1";
 
-    /** A sign-in started: the browser is sent to {@code authorize} with {@code browserKey} as its cookie. */
-    record Started(String browserKey, URI authorize) {}
+    /** A sign-in started: the browser is sent to {@code authorize} with {@code cookie} as its sign-in cookie. */
+    record Started(String cookie, URI authorize) {}
 
-    /** A sign-in finished: who signed in, and where they go back to. */
-    record Finished(Principal who, ReturnPath returnTo) {}
+    /**
+     * A sign-in finished: who signed in, where they go back to, and when their ID token expires (a
+     * session lasts no longer).
+     */
+    record Finished(Principal who, ReturnPath returnTo, Instant notAfter) {}
 
-    private record Pending(String browserKey, String nonce, String verifier, ReturnPath returnTo, Instant expires) {}
+    /** What the sign-in cookie carries. */
+    private record Pending(String state, String nonce, String verifier, ReturnPath returnTo, Instant expires) {}
 
     private final ServerConfig.Console console;
     private final IdentityProvider provider;
@@ -55,7 +67,7 @@ final class CodeFlow {
     private final Supplier<URI> baseUrl;
     private final Clock clock;
     private final SecureRandom random;
-    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    private final CookieSeal seal;
 
     CodeFlow(
             ServerConfig.Console console,
@@ -63,13 +75,15 @@ final class CodeFlow {
             OidcAuthenticator tokens,
             Supplier<URI> baseUrl,
             Clock clock,
-            SecureRandom random) {
+            SecureRandom random,
+            CookieSeal seal) {
         this.console = console;
         this.provider = provider;
         this.tokens = tokens;
         this.baseUrl = baseUrl;
         this.clock = clock;
         this.random = random;
+        this.seal = seal;
     }
 
     /** The issuer people sign in with. */
@@ -79,33 +93,30 @@ final class CodeFlow {
 
     Started start(ReturnPath returnTo) {
         URI endpoint = provider.endpoints().authorization();
-        make();
-        String state = Sessions.randomId(random);
         Pending p = new Pending(
                 Sessions.randomId(random),
                 Sessions.randomId(random),
                 Sessions.randomId(random),
                 returnTo,
                 clock.instant().plus(PENDING_TTL));
-        pending.put(state, p);
         Map<String, String> params = new LinkedHashMap<>();
         params.put("response_type", "code");
         params.put("client_id", console.clientId());
         params.put("redirect_uri", redirectUri().toString());
         params.put("scope", "openid email profile");
-        params.put("state", state);
+        params.put("state", p.state());
         params.put("nonce", p.nonce());
         params.put("code_challenge", challenge(p.verifier()));
         params.put("code_challenge_method", "S256");
-        return new Started(p.browserKey(), IdentityProvider.authorizationUrl(endpoint, params));
+        return new Started(sealed(p), IdentityProvider.authorizationUrl(endpoint, params));
     }
 
-    Finished finish(String code, String state, String browserKey) {
-        Pending p = state == null ? null : pending.remove(state);
-        if (p == null || !clock.instant().isBefore(p.expires()))
+    Finished finish(String code, String state, String cookie) {
+        Pending p = opened(cookie)
+                .orElseThrow(() -> new SignInRefused(
+                        400, "This sign-in was started in another browser, or too long ago. Start again here."));
+        if (state == null || !clock.instant().isBefore(p.expires()) || !same(state, p.state()))
             throw new SignInRefused(400, "This sign-in is unknown or took too long. Start again.");
-        if (browserKey == null || !same(browserKey, p.browserKey()))
-            throw new SignInRefused(400, "This sign-in was started in another browser. Start again here.");
         if (code == null || code.isEmpty() || code.length() > 4096)
             throw new SignInRefused(400, "The identity provider sent no authorization code. Start again.");
         String idToken = provider.idToken(code, p.verifier(), redirectUri());
@@ -116,7 +127,7 @@ final class CodeFlow {
             LOG.info("console sign-in refused: {}: {}", e.problem().slug(), e.getMessage());
             throw new SignInRefused(401, "The identity provider's answer was not accepted: " + e.getMessage());
         }
-        return new Finished(who, p.returnTo());
+        return new Finished(who, p.returnTo(), expiry(idToken));
     }
 
     /** The callback sign-ins come back to; registered at the issuer as the client's redirect URI. */
@@ -124,13 +135,44 @@ final class CodeFlow {
         return URI.create(baseUrl.get() + CALLBACK);
     }
 
-    /** Room for one more pending sign-in: abandoned ones are dropped once they are too old. */
-    private void make() {
-        if (pending.size() < MAX_PENDING) return;
-        Instant now = clock.instant();
-        pending.values().removeIf(p -> !now.isBefore(p.expires()));
-        if (pending.size() >= MAX_PENDING)
-            throw new SignInRefused(503, "Too many sign-ins are in progress just now; try again in a few minutes.");
+    private String sealed(Pending p) {
+        ObjectNode n = Json.mapper()
+                .createObjectNode()
+                .put("s", p.state())
+                .put("n", p.nonce())
+                .put("v", p.verifier())
+                .put("r", p.returnTo().value())
+                .put("e", p.expires().getEpochSecond());
+        return seal.seal(PURPOSE, n.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Optional<Pending> opened(String cookie) {
+        return seal.open(PURPOSE, cookie).map(b -> {
+            try {
+                JsonNode n = Json.mapper().readTree(b);
+                return new Pending(
+                        n.path("s").asText(),
+                        n.path("n").asText(),
+                        n.path("v").asText(),
+                        new ReturnPath(n.path("r").asText()),
+                        Instant.ofEpochSecond(n.path("e").asLong()));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("a sealed sign-in is JSON this server wrote", e);
+            }
+        });
+    }
+
+    /** The {@code exp} of an ID token {@link OidcAuthenticator#signIn} has verified (it requires one). */
+    private static Instant expiry(String idToken) {
+        try {
+            String payload = idToken.split("\\.", 3)[1];
+            JsonNode claims = Json.mapper().readTree(Base64.getUrlDecoder().decode(payload));
+            return claims.path("exp").canConvertToLong()
+                    ? Instant.ofEpochSecond(claims.path("exp").asLong())
+                    : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /** RFC 7636 section 4.2: BASE64URL(SHA256(ASCII(verifier))). */

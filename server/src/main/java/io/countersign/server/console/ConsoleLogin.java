@@ -17,6 +17,7 @@ import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -37,9 +38,14 @@ import org.slf4j.LoggerFactory;
  * <p>People sign in through the issuer configured as {@code oidc.console} (authorization code with
  * PKCE, see {@link CodeFlow}); without one, with their Countersign API key (the demo has no identity
  * provider). Either way the result is the principal the API would see for them, and only people
- * sign in. The session is a random id in a cookie ({@code HttpOnly}, {@code SameSite=Lax}, {@code
- * Secure} when the public URL is https, {@code Path=/}); forms that change a session are refused
- * when posted from another origin, and a return path is always a path on this server.
+ * sign in. The session is a random id in a cookie ({@code HttpOnly}, {@code SameSite=Lax}); when the
+ * public URL is https it is {@code __Host-cs_session} ({@code Secure}, {@code Path=/}, no {@code
+ * Domain}: no other host or path can set it), else {@code cs_session} on the public URL's path.
+ * Every other cookie's path is the public URL's path prefix plus the route it is for, so a server
+ * behind a path prefix works. Every form carries a token only this server's page has (the key form:
+ * one sealed in a cookie of the browser it was shown to; sign-out: one held with the session), and
+ * forms a browser says come from another origin are refused too. A return path is always a path on
+ * this server.
  *
  * <p>Routes: {@code GET /console/login?return=<path>} (starts a sign-in, or shows the key form),
  * {@code POST /console/login} (the key form), {@code GET /console/callback} (the issuer's redirect)
@@ -49,6 +55,10 @@ public final class ConsoleLogin implements ConsoleSignIn {
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleLogin.class);
     static final String LOGIN = "/console/login";
     static final String LOGOUT = "/console/logout";
+    static final String FORM_COOKIE = "cs_form";
+    static final String CSRF = "csrf";
+    private static final String FORM_PURPOSE = "countersign-key-form-v1";
+    private static final Duration FORM_TTL = Duration.ofHours(1);
     private static final int MAX_FORM_BYTES = 8 * 1024;
     private static final Pattern ERROR_CODE = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
 
@@ -56,12 +66,25 @@ public final class ConsoleLogin implements ConsoleSignIn {
     private final CodeFlow flow;
     private final ApiKeys keys;
     private final Supplier<URI> baseUrl;
+    private final CookieSeal seal;
+    private final Clock clock;
+    private final SecureRandom random;
 
-    private ConsoleLogin(Sessions sessions, CodeFlow flow, ApiKeys keys, Supplier<URI> baseUrl) {
+    private ConsoleLogin(
+            Sessions sessions,
+            CodeFlow flow,
+            ApiKeys keys,
+            Supplier<URI> baseUrl,
+            CookieSeal seal,
+            Clock clock,
+            SecureRandom random) {
         this.sessions = sessions;
         this.flow = flow;
         this.keys = keys;
         this.baseUrl = baseUrl;
+        this.seal = seal;
+        this.clock = clock;
+        this.random = random;
     }
 
     /**
@@ -74,6 +97,7 @@ public final class ConsoleLogin implements ConsoleSignIn {
             ServerConfig config, OidcAuthenticator tokens, Supplier<URI> baseUrl, Clock clock, SecureRandom random) {
         ServerConfig.Console c = config.oidc().console();
         Duration ttl = c == null ? ServerConfig.Console.DEFAULT_SESSION_TTL : c.sessionTtl();
+        CookieSeal seal = new CookieSeal(random);
         CodeFlow flow = c == null
                 ? null
                 : new CodeFlow(
@@ -86,8 +110,10 @@ public final class ConsoleLogin implements ConsoleSignIn {
                         tokens,
                         baseUrl,
                         clock,
-                        random);
-        return new ConsoleLogin(new Sessions(ttl, clock, random), flow, new ApiKeys(config.identities()), baseUrl);
+                        random,
+                        seal);
+        return new ConsoleLogin(
+                new Sessions(ttl, clock, random), flow, new ApiKeys(config.identities()), baseUrl, seal, clock, random);
     }
 
     public void routes(HttpRules rules) {
@@ -99,7 +125,7 @@ public final class ConsoleLogin implements ConsoleSignIn {
 
     @Override
     public Optional<Principal> principal(ServerRequest req) {
-        return sessions.find(cookie(req, Sessions.COOKIE));
+        return sessions.find(cookie(req, sessionCookie()));
     }
 
     @Override
@@ -114,20 +140,42 @@ public final class ConsoleLogin implements ConsoleSignIn {
 
     private void login(ServerRequest req, ServerResponse res) {
         ReturnPath back = ReturnPath.of(req.query().first("return").orElse(null));
-        Optional<Principal> who = principal(req);
+        String session = cookie(req, sessionCookie());
+        Optional<Principal> who = sessions.find(session);
         if (who.isPresent()) {
             if (back.equals(ReturnPath.HOME))
-                Pages.send(res, 200, "Signed in", Pages.signedIn(who.get().id(), url(LOGOUT)));
+                Pages.send(
+                        res,
+                        200,
+                        "Signed in",
+                        Pages.signedIn(
+                                who.get().id(),
+                                url(LOGOUT),
+                                sessions.formToken(session).orElse("")));
             else Pages.redirect(res, url(back.value()));
             return;
         }
         if (flow == null) {
-            Pages.send(res, 200, "Sign in", Pages.keyForm(url(LOGIN), back, null));
+            keyForm(res, 200, back, null);
             return;
         }
         CodeFlow.Started started = flow.start(back);
-        cookie(res, CodeFlow.COOKIE, started.browserKey(), CodeFlow.CALLBACK, CodeFlow.PENDING_TTL);
+        cookie(res, CodeFlow.COOKIE, started.cookie(), prefixed(CodeFlow.CALLBACK), CodeFlow.PENDING_TTL);
         Pages.redirect(res, started.authorize().toString());
+    }
+
+    /**
+     * The key form, with a fresh form token: a random value in the page, and the same value sealed
+     * with an expiry in a cookie of this browser. A form another site posts through this browser has
+     * no way to know the value, so it cannot sign the person in as someone else.
+     */
+    private void keyForm(ServerResponse res, int status, ReturnPath back, String error) {
+        String token = Sessions.randomId(random);
+        String sealed = seal.seal(
+                FORM_PURPOSE,
+                (token + "." + clock.instant().plus(FORM_TTL).getEpochSecond()).getBytes(StandardCharsets.UTF_8));
+        cookie(res, FORM_COOKIE, sealed, prefixed(LOGIN), FORM_TTL);
+        Pages.send(res, status, "Sign in", Pages.keyForm(url(LOGIN), back, error, token));
     }
 
     private void keySignIn(ServerRequest req, ServerResponse res) {
@@ -136,14 +184,26 @@ public final class ConsoleLogin implements ConsoleSignIn {
             throw new SignInRefused(
                     403, "This console signs people in through " + flow.issuer() + ", not with API keys.");
         Map<String, String> form = form(req);
+        requireKeyFormToken(cookie(req, FORM_COOKIE), form.get(CSRF));
         ReturnPath back = ReturnPath.of(form.get("return"));
         String key = form.getOrDefault("api_key", "").strip();
         Optional<Principal> who = keys.authenticate(key);
         if (who.isEmpty()) {
-            Pages.send(res, 401, "Sign in", Pages.keyForm(url(LOGIN), back, "That API key is not valid."));
+            keyForm(res, 401, back, "That API key is not valid.");
             return;
         }
-        signedIn(req, res, who.get(), back);
+        signedIn(req, res, who.get(), back, null);
+    }
+
+    private void requireKeyFormToken(String cookie, String given) {
+        String[] opened = seal.open(FORM_PURPOSE, cookie)
+                .map(b -> new String(b, StandardCharsets.UTF_8).split("\\.", 2))
+                .orElse(null);
+        boolean fresh =
+                opened != null && opened.length == 2 && clock.instant().getEpochSecond() < Long.parseLong(opened[1]);
+        if (!fresh || given == null || !same(opened[0], given))
+            throw new SignInRefused(
+                    403, "This sign-in form is out of date or was not sent from this server's page. Try again.");
     }
 
     private void callback(ServerRequest req, ServerResponse res) {
@@ -158,34 +218,44 @@ public final class ConsoleLogin implements ConsoleSignIn {
                 req.query().first("code").orElse(null),
                 req.query().first("state").orElse(null),
                 cookie(req, CodeFlow.COOKIE));
-        cookie(res, CodeFlow.COOKIE, "", CodeFlow.CALLBACK, Duration.ZERO);
-        signedIn(req, res, done.who(), done.returnTo());
+        cookie(res, CodeFlow.COOKIE, "", prefixed(CodeFlow.CALLBACK), Duration.ZERO);
+        signedIn(req, res, done.who(), done.returnTo(), done.notAfter());
     }
 
     private void logout(ServerRequest req, ServerResponse res) {
         requireSameOrigin(req);
-        sessions.close(cookie(req, Sessions.COOKIE));
-        cookie(res, Sessions.COOKIE, "", "/", Duration.ZERO);
+        String session = cookie(req, sessionCookie());
+        Optional<String> expected = sessions.formToken(session);
+        if (expected.isPresent()) {
+            String given = form(req).get(CSRF);
+            if (given == null || !same(expected.get(), given))
+                throw new SignInRefused(403, "This sign-out was not sent from this server's page, so it is refused.");
+        }
+        sessions.close(session);
+        cookie(res, sessionCookie(), "", sessionPath(), Duration.ZERO);
         Pages.redirect(res, url(LOGIN));
     }
 
-    /** A new session for a person (only people sign in), replacing any the browser had. */
-    private void signedIn(ServerRequest req, ServerResponse res, Principal who, ReturnPath back) {
+    /**
+     * A new session for a person (only people sign in), replacing any the browser had; it ends no
+     * later than {@code notAfter} (the ID token's expiry), when given.
+     */
+    private void signedIn(ServerRequest req, ServerResponse res, Principal who, ReturnPath back, Instant notAfter) {
         if (!who.isHuman())
             throw new SignInRefused(
                     403,
                     "Only people sign in to the console; " + who.id() + " is not a person ("
                             + who.kind().wire() + ").");
-        sessions.close(cookie(req, Sessions.COOKIE));
-        cookie(res, Sessions.COOKIE, sessions.open(who), "/", sessions.ttl());
+        sessions.close(cookie(req, sessionCookie()));
+        Sessions.Opened opened = sessions.open(who, notAfter);
+        cookie(res, sessionCookie(), opened.id(), sessionPath(), opened.lifetime());
         LOG.info("{} signed in to the console", who.id());
         Pages.redirect(res, url(back.value()));
     }
 
     /**
-     * Forms that sign in or out must come from a page of this server: a browser names the page's
-     * origin in {@code Origin} (and says {@code Sec-Fetch-Site}); one from another site is refused,
-     * so that no other site can sign a person in as someone else, or out.
+     * Forms that sign in or out must come from a page of this server: besides the form token, a form
+     * a browser says comes from another origin ({@code Origin}, {@code Sec-Fetch-Site}) is refused.
      */
     private void requireSameOrigin(ServerRequest req) {
         Optional<String> origin = req.headers().first(HeaderNames.ORIGIN);
@@ -230,8 +300,33 @@ public final class ConsoleLogin implements ConsoleSignIn {
                 .path(path)
                 .httpOnly(true)
                 .sameSite(SetCookie.SameSite.LAX)
-                .secure("https".equalsIgnoreCase(baseUrl.get().getScheme()));
+                .secure(https());
         res.headers().addCookie((maxAge.isZero() ? c.expires(Instant.EPOCH) : c.maxAge(maxAge)).build());
+    }
+
+    private boolean https() {
+        return "https".equalsIgnoreCase(baseUrl.get().getScheme());
+    }
+
+    /** The session cookie's name: {@code __Host-cs_session} on https (a browser then insists on Secure, Path=/ and no Domain). */
+    String sessionCookie() {
+        return https() ? "__Host-" + Sessions.COOKIE : Sessions.COOKIE;
+    }
+
+    private String sessionPath() {
+        return https() ? "/" : prefixed("/");
+    }
+
+    /** {@code path} as browsers see it: under the public URL's path prefix, if it has one. */
+    private String prefixed(String path) {
+        String prefix = baseUrl.get().getRawPath();
+        if (prefix == null) prefix = "";
+        while (prefix.endsWith("/")) prefix = prefix.substring(0, prefix.length() - 1);
+        return prefix + path;
+    }
+
+    private static boolean same(String a, String b) {
+        return MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
     }
 
     private static String cookie(ServerRequest req, String name) {

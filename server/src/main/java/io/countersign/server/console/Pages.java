@@ -50,20 +50,26 @@ final class Pages {
     }
 
     /** The API-key form: for the demo and for servers without an identity provider for the console. */
-    static String keyForm(String action, ReturnPath returnTo, String error) {
+    static String keyForm(String action, ReturnPath returnTo, String error, String csrf) {
         return (error == null ? "" : "<p class=\"err\">" + escape(error) + "</p>")
                 + "<p>Sign in with your Countersign API key to review requests.</p>"
                 + "<form method=\"post\" action=\"" + escape(action) + "\">"
-                + "<input type=\"hidden\" name=\"return\" value=\"" + escape(returnTo.value()) + "\">"
+                + hidden(ConsoleLogin.CSRF, csrf)
+                + hidden("return", returnTo.value())
                 + "<label>API key<br><input type=\"password\" name=\"api_key\" autocomplete=\"off\" required"
                 + " autofocus></label><br><button type=\"submit\">Sign in</button></form>";
     }
 
     /** Who is signed in, and a way out. */
-    static String signedIn(String who, String logoutAction) {
+    static String signedIn(String who, String logoutAction, String csrf) {
         return "<p>You are signed in as <b>" + escape(who) + "</b>.</p>"
                 + "<form method=\"post\" action=\"" + escape(logoutAction) + "\">"
+                + hidden(ConsoleLogin.CSRF, csrf)
                 + "<button type=\"submit\">Sign out</button></form>";
+    }
+
+    private static String hidden(String name, String value) {
+        return "<input type=\"hidden\" name=\"" + escape(name) + "\" value=\"" + escape(value) + "\">";
     }
 
     /** Why a sign-in failed, and a link to start again. */

@@ -362,10 +362,37 @@ class EmailChannelTest {
         assertThat(mailbox.to("mallory@example.com")).isEmpty();
         assertThat(html(bob))
                 .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
-                .contains("&lt;a href=&#39;https://evil.example&#39;&gt;")
+                .contains("&lt;a href=&#39;hxxps://evil[.]example&#39;&gt;")
                 .doesNotContain("<script>")
                 .doesNotContain("href='https://evil.example'");
         assertThat(mailbox.all()).hasSize(2);
+    }
+
+    @Test
+    void urlsTheAgentWroteAreNotLinksInEitherPartButTheReviewLinkIs() throws Exception {
+        mailbox.start();
+        fx = start(smtp(mailbox.port));
+        fx.submitted(ServerFixture.PII_EXPORT
+                .replace("\"id\": \"customers\"", "\"id\": \"https://evil.example/c\"")
+                .replace(
+                        "churn analysis",
+                        "approve at https://login.evil.example/ok?x=1 or HTTP://evil.example, see www.evil.example"
+                                + " and ftp://files.evil.example"));
+
+        MimeMessage bob = mailbox.awaitOne("bob@example.com");
+        for (String part : List.of(text(bob), html(bob))) {
+            assertThat(part)
+                    .contains("hxxps://login[.]evil[.]example/ok?x=1")
+                    .contains("HxxP://evil[.]example")
+                    .contains("www[.]evil[.]example")
+                    .contains("ftp[:]//files[.]evil[.]example")
+                    .contains("table hxxps://evil[.]example/c in prod")
+                    .doesNotContain("evil.example")
+                    .contains(link(bob));
+        }
+        assertThat(bob.getSubject()).contains("hxxps://evil[.]example/c").doesNotContain("evil.example");
+        assertThat(link(bob)).startsWith(fx.uri("/review/").toString());
+        assertThat(html(bob)).contains("<a href=\"" + link(bob) + "\"");
     }
 
     @Test

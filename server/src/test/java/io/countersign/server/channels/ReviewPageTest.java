@@ -5,15 +5,25 @@ import static io.countersign.server.channels.EmailChannelTest.link;
 import static io.countersign.server.channels.EmailChannelTest.smtp;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.core.RequestId;
+import io.countersign.core.json.Json;
 import io.countersign.server.ServerFixture;
 import io.countersign.server.ServerFixture.Reply;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -210,21 +220,29 @@ class ReviewPageTest {
         String bob = signIn("bob");
         Reply page = fx.send(HttpRequest.newBuilder(URI.create(anyone)).header("Cookie", bob));
         assertThat(page.body()).contains("You are reviewing as <strong>bob</strong>");
-        assertThat(fx.send(form(anyone, "verdict=approve&reason=ok").header("Cookie", bob))
-                        .status())
-                .isEqualTo(200);
-        assertThat(fx.send(form(anyone, "verdict=approve&reason=ok").header("Cookie", bob))
-                        .status())
-                .isEqualTo(410);
-        assertThat(fx.send(form(anyone, "verdict=approve&reason=ok").header("Cookie", signIn("carol")))
+        String asBob = "verdict=approve&reason=ok&csrf=" + formToken(fx, anyone, "bob");
+        assertThat(fx.send(form(anyone, asBob).header("Cookie", bob)).status()).isEqualTo(200);
+        assertThat(fx.send(form(anyone, asBob).header("Cookie", bob)).status()).isEqualTo(410);
+        String asCarol = "verdict=approve&reason=ok&csrf=" + formToken(fx, anyone, "carol");
+        assertThat(fx.send(form(anyone, asCarol).header("Cookie", signIn("carol")))
                         .body())
                 .contains("Approved.");
         assertThat(events(fx, id, "review.recorded").findValuesAsText("actor")).containsExactly("bob", "carol");
     }
 
-    /** Signs {@code who} in to the console with their API key; the session cookie. */
+    /** Signs {@code who} in to the console with their API key, as the key form does; the session cookie. */
     private String signIn(String who) {
-        Reply r = fx.send(form(fx.uri("/console/login").toString(), "api_key=" + fx.key(who)));
+        Reply page = fx.send(HttpRequest.newBuilder(fx.uri("/console/login")));
+        String formCookie = page.headers().allValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith("cs_form="))
+                .map(c -> c.substring(0, c.indexOf(';')))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no form cookie: " + page));
+        java.util.regex.Matcher csrf = java.util.regex.Pattern.compile("name=\"csrf\" value=\"([^\"]+)\"")
+                .matcher(page.body());
+        assertThat(csrf.find()).isTrue();
+        Reply r = fx.send(form(fx.uri("/console/login").toString(), "api_key=" + fx.key(who) + "&csrf=" + csrf.group(1))
+                .header("Cookie", formCookie));
         return r.headers().allValues("Set-Cookie").stream()
                 .filter(c -> c.startsWith("cs_session="))
                 .map(c -> c.substring(0, c.indexOf(';')))
@@ -241,7 +259,7 @@ class ReviewPageTest {
         assertThat(otherOrigin.status()).isEqualTo(403);
         assertThat(events(fx, id, "review.recorded")).isEmpty();
 
-        Reply ours = fx.send(form(bob, "verdict=approve&reason=ok")
+        Reply ours = fx.send(form(bob, withFormToken(fx, bob, "verdict=approve&reason=ok"))
                 .header("Sec-Fetch-Site", "same-origin")
                 .header("Origin", "null"));
         assertThat(ours.status()).isEqualTo(200);
@@ -277,6 +295,141 @@ class ReviewPageTest {
                 .doesNotContain("<img");
     }
 
+    @Test
+    void aSharedLinkShowsOnlyWhatTheCardShowedUntilSomeoneWhoMayReviewTheRequestSignsIn() throws Exception {
+        String anyone = issue(null);
+        String digest =
+                fx.get("alice", "/v1/requests/" + id).json().path("digest").asText();
+        Reply anonymous = get(anyone);
+        assertThat(anonymous.status()).isEqualTo(403);
+        assertThat(anonymous.body())
+                .contains("sign in first")
+                .contains("db.export")
+                .contains("table customers in prod")
+                .contains(digest.substring(0, 16));
+        assertHidesTheDetails(anonymous, digest);
+        for (String who : List.of("alice", "dave")) { // the agent's owner; someone the request does not ask
+            Reply refused = fx.send(HttpRequest.newBuilder(URI.create(anyone)).header("Cookie", signIn(who)));
+            assertThat(refused.status()).as(who).isEqualTo(403);
+            assertThat(refused.body())
+                    .as(who)
+                    .contains("You cannot review this request")
+                    .doesNotContain("<form");
+            assertHidesTheDetails(refused, digest);
+        }
+
+        String bob = signIn("bob");
+        Reply shown = fx.send(HttpRequest.newBuilder(URI.create(anyone)).header("Cookie", bob));
+        assertThat(shown.status()).isEqualTo(200);
+        assertThat(shown.body())
+                .contains("&quot;table&quot; : &quot;customers&quot;")
+                .contains(digest)
+                .contains("<form method=\"post\">");
+
+        fx.review("carol", id, "deny", "no");
+        Reply settled = fx.send(HttpRequest.newBuilder(URI.create(anyone)).header("Cookie", bob));
+        assertThat(settled.body()).contains("This request is denied");
+        assertHidesTheDetails(settled, digest);
+    }
+
+    private static void assertHidesTheDetails(Reply page, String digest) {
+        assertThat(page.body())
+                .as("no parameters, no context, no full digest")
+                .doesNotContain("&quot;table&quot;")
+                .doesNotContain("Parameters")
+                .doesNotContain(digest);
+    }
+
+    @Test
+    void aReviewThatCannotBeRecordedLeavesTheLinkUsable() throws Exception {
+        String bob = emailedLink("bob");
+        Path db = fx.server().config().dataDir().resolve("countersign.db");
+        sql(
+                db,
+                "CREATE TRIGGER refuse_updates BEFORE UPDATE ON requests BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+        Reply failed = post(fx, bob, "verdict=approve&reason=ok");
+        assertThat(failed.status()).as(failed.body()).isEqualTo(503);
+        assertThat(events(fx, id, "review.recorded")).isEmpty();
+
+        sql(db, "DROP TRIGGER refuse_updates");
+        Reply again = post(fx, bob, "verdict=approve&reason=ok");
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+        assertThat(events(fx, id, "review.recorded").findValuesAsText("actor")).containsExactly("bob");
+        assertThat(post(fx, bob, "verdict=approve&reason=ok").status())
+                .as("and then it is spent")
+                .isEqualTo(410);
+    }
+
+    private static void sql(Path db, String statement) throws SQLException {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
+                Statement s = c.createStatement()) {
+            s.execute(statement);
+        }
+    }
+
+    @Test
+    void anEmailedLinkIsRefusedInABrowserSignedInAsSomeoneElse() throws Exception {
+        String bob = emailedLink("bob");
+        assertThat(fx.send(HttpRequest.newBuilder(URI.create(bob)).header("Cookie", signIn("bob")))
+                        .status())
+                .as("signed in as its approver")
+                .isEqualTo(200);
+        String carol = signIn("carol");
+        Reply shown = fx.send(HttpRequest.newBuilder(URI.create(bob)).header("Cookie", carol));
+        assertThat(shown.status()).isEqualTo(403);
+        assertThat(shown.body())
+                .contains("signed in to Countersign as carol")
+                .doesNotContain("<form")
+                .doesNotContain("&quot;table&quot;");
+        Reply posted = fx.send(
+                form(bob, withFormToken(fx, bob, "verdict=approve&reason=ok")).header("Cookie", carol));
+        assertThat(posted.status()).isEqualTo(403);
+        assertThat(events(fx, id, "review.recorded")).isEmpty();
+        assertThat(events(fx, id, "review.refused")).isEmpty();
+
+        assertThat(post(fx, bob, "verdict=approve&reason=ok").status())
+                .as("still usable")
+                .isEqualTo(200);
+        assertThat(events(fx, id, "review.recorded").findValuesAsText("actor")).containsExactly("bob");
+    }
+
+    @Test
+    void aFormWithoutItsPagesFormTokenIsRefusedEvenWhenTheBrowserSendsNoOriginHeaders() throws Exception {
+        String bob = emailedLink("bob");
+        Reply bare = fx.send(form(bob, "verdict=approve&reason=ok")); // no Origin, no Sec-Fetch-Site, no token
+        assertThat(bare.status()).isEqualTo(403);
+        Reply carols = fx.send(form(bob, "verdict=approve&reason=ok&csrf=" + formToken(fx, bob, "carol")));
+        assertThat(carols.status()).isEqualTo(403);
+        String anyone = issue(null);
+        Reply shared = fx.send(form(anyone, "verdict=approve&reason=ok").header("Cookie", signIn("bob")));
+        assertThat(shared.status()).isEqualTo(403);
+        assertThat(events(fx, id, "review.recorded")).isEmpty();
+        assertThat(events(fx, id, "review.refused")).isEmpty();
+
+        Matcher hidden = Pattern.compile("<input type=\"hidden\" name=\"csrf\" value=\"([^\"]+)\">")
+                .matcher(get(bob).body());
+        assertThat(hidden.find()).isTrue();
+        assertThat(fx.send(form(bob, "verdict=approve&reason=ok&csrf=" + hidden.group(1)))
+                        .status())
+                .isEqualTo(200);
+    }
+
+    @Test
+    void anUnexpectedFailureAnswersAPlainPageAndIsLoggedWithoutTheToken() {
+        String token = "eyJjaCI6InRlYW1zIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+        RuntimeException failure = new IllegalStateException(
+                "broken while reading /review/" + token, new IllegalArgumentException("at " + token));
+        ReviewPage.Page page = ReviewPage.answer(token, () -> {
+            throw failure;
+        });
+        assertThat(page.status()).isEqualTo(500);
+        assertThat(page.body()).doesNotContain(token).doesNotContain("broken");
+        assertThat(ReviewPage.described(failure, token))
+                .contains("IllegalStateException: broken while reading /review/<token>")
+                .contains("caused by java.lang.IllegalArgumentException")
+                .doesNotContain(token);
+    }
+
     private String emailedLink(String who) throws Exception {
         return link(mailbox.awaitOne(who + "@example.com"));
     }
@@ -306,8 +459,32 @@ class ReviewPageTest {
         return fx.send(HttpRequest.newBuilder(URI.create(link)));
     }
 
+    /** Posts {@code form} as the link's own page would: with the form token for the link's approver. */
     static Reply post(ServerFixture fx, String link, String form) {
-        return fx.send(form(link, form));
+        return fx.send(form(link, withFormToken(fx, link, form)));
+    }
+
+    private static String withFormToken(ServerFixture fx, String link, String form) {
+        String approver = approver(link);
+        return approver == null ? form : form + "&csrf=" + formToken(fx, link, approver);
+    }
+
+    /** The form token the page of {@code link} gives {@code reviewer}, made with the server's link key. */
+    static String formToken(ServerFixture fx, String link, String reviewer) {
+        SecureRandom random = new SecureRandom();
+        byte[] key = ReviewLinks.key(null, fx.server().config().dataDir(), random);
+        return new ReviewLinks(key, fx.clock, null, random).formToken(token(link), reviewer);
+    }
+
+    /** The approver a link names, or null (a link not sent to one person, or not a link). */
+    private static String approver(String link) {
+        try {
+            String claims = token(link).substring(0, token(link).indexOf('.'));
+            JsonNode n = Json.mapper().readTree(Base64.getUrlDecoder().decode(claims));
+            return n.hasNonNull("who") ? n.get("who").asText() : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     static HttpRequest.Builder form(String link, String body) {

@@ -192,13 +192,16 @@ class TeamsChannelTest {
 
         Page anonymous = browser.get(link);
         assertThat(anonymous.status()).isEqualTo(403);
-        assertThat(anonymous.body()).contains("Sign in to review");
+        assertThat(anonymous.body())
+                .contains("Sign in to review")
+                .contains("shell.exec")
+                .as("the parameters wait for sign-in")
+                .doesNotContain("uptime");
         Page form = browser.get(anonymous.link("/console/login"));
         assertThat(form.status()).isEqualTo(200);
-        Page signedIn = browser.post(
-                fx.uri("/console/login").toString(),
-                Map.of("api_key", fx.key("dave"), "return", link.substring(link.indexOf("/review/"))));
+        Page signedIn = browser.submit(form, Map.of("api_key", fx.key("dave")));
         assertThat(signedIn.location()).isEqualTo(link);
+        assertThat(browser.get(link).body()).contains("uptime");
 
         approve(browser, link, "uptime is harmless", "Review recorded");
         assertThat(fx.get("alice", "/v1/requests/" + id).json().path("state").asText())
@@ -234,19 +237,46 @@ class TeamsChannelTest {
         String id = fx.submitted(ServerFixture.PII_EXPORT);
         String link = awaitLink();
         Browser browser = new Browser();
-        browser.post(
-                fx.uri("/console/login").toString(),
-                Map.of("api_key", fx.key("alice"), "return", link.substring(link.indexOf("/review/"))));
+        browser.submit(browser.get(fx.uri("/console/login").toString()), Map.of("api_key", fx.key("alice")));
 
         Page shown = browser.get(link);
         assertThat(shown.status()).isEqualTo(403);
-        Page posted = browser.post(link, Map.of("verdict", "approve", "reason", "mine"));
+        assertThat(shown.body()).doesNotContain("&quot;table&quot;");
+        // a form that reaches the service all the same (say, one opened before alice came to own the agent)
+        Page posted = browser.post(
+                link,
+                Map.of("verdict", "approve", "reason", "mine", "csrf", ReviewPageTest.formToken(fx, link, "alice")));
         assertThat(posted.status()).isEqualTo(403);
         JsonNode refused = event(id, "review.refused");
         assertThat(refused.path("actor").asText()).isEqualTo("alice");
         assertThat(refused.path("channel").asText()).isEqualTo("teams");
         assertThat(refused.path("refusal").asText()).isEqualTo("owner-review");
         assertThat(fx.get("bob", "/v1/requests/" + id).json().path("state").asText())
+                .isEqualTo("pending");
+    }
+
+    @Test
+    void aSessionReviewsWithThePersonsGroupsAsKnownNowNotAsAtSignIn() throws Exception {
+        idp = new MockIdp(() -> fx == null ? ServerFixture.START : fx.clock.instant());
+        start(Map.of("erin", idp.link("erin-sub")), c -> c.withOidc(idp.oidc(null, Duration.ofHours(1))));
+        String id = fx.submitted(ServerFixture.PROD_SHELL); // needs someone from security
+        String link = awaitLink();
+        Browser browser = new Browser();
+        idp.nextSignIn("erin-sub", Map.of("groups", List.of("security")));
+        Page back = browser.follow(browser.follow(browser.get(browser.get(link).link("/console/login"))));
+        assertThat(back.location()).as(back.toString()).isEqualTo(link);
+        assertThat(browser.get(link).body()).contains("You are reviewing as <strong>erin</strong>");
+
+        String later = idp.bearer("erin-sub", Map.of("groups", List.of())); // erin has left security since
+        assertThat(fx.send(java.net.http.HttpRequest.newBuilder(fx.uri("/v1/requests"))
+                                .header("Authorization", "Bearer " + later))
+                        .status())
+                .isEqualTo(200);
+
+        Page now = browser.get(link);
+        assertThat(now.status()).as(now.toString()).isEqualTo(403);
+        assertThat(now.body()).contains("erin is in none of the groups").doesNotContain("<form");
+        assertThat(fx.get("alice", "/v1/requests/" + id).json().path("state").asText())
                 .isEqualTo("pending");
     }
 
@@ -311,7 +341,7 @@ class TeamsChannelTest {
         Page page = browser.get(link);
         assertThat(page.status()).as(page.toString()).isEqualTo(200);
         assertThat(page.body()).contains("You are reviewing as");
-        Page done = browser.post(link, Map.of("verdict", "approve", "reason", reason));
+        Page done = browser.submit(page, Map.of("verdict", "approve", "reason", reason));
         assertThat(done.status()).as(done.toString()).isEqualTo(200);
         assertThat(done.body()).contains(outcome);
     }

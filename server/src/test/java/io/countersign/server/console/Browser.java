@@ -25,6 +25,9 @@ import java.util.regex.Pattern;
  */
 public final class Browser {
     private static final Pattern HREF = Pattern.compile("href=\"([^\"]+)\"");
+    private static final Pattern HIDDEN =
+            Pattern.compile("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">");
+    private static final Pattern ACTION = Pattern.compile("<form method=\"post\"(?: action=\"([^\"]+)\")?>");
     private final CookieManager jar = new CookieManager(null, CookiePolicy.ACCEPT_ALL);
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
@@ -48,6 +51,19 @@ public final class Browser {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .header("Origin", origin)
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString())));
+    }
+
+    /**
+     * Fills in and sends the page's form as a person would: its hidden fields (the form token among
+     * them) and {@code fields}, posted to its action (else the page itself) from the page's origin.
+     */
+    public Page submit(Page page, Map<String, String> fields) {
+        Matcher form = ACTION.matcher(page.body());
+        if (!form.find()) throw new AssertionError("no form on " + page);
+        String action = form.group(1) == null ? page.uri().toString() : unescape(form.group(1));
+        Map<String, String> all = new java.util.LinkedHashMap<>(page.hidden());
+        all.putAll(fields);
+        return post(page.uri().resolve(action).toString(), all);
     }
 
     /** Follows the page's redirect. */
@@ -89,6 +105,14 @@ public final class Browser {
         return u.getScheme() + "://" + u.getHost() + (u.getPort() < 0 ? "" : ":" + u.getPort());
     }
 
+    private static String unescape(String s) {
+        return s.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+    }
+
     private static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
@@ -105,6 +129,14 @@ public final class Browser {
 
         public List<String> setCookies() {
             return headers.allValues("Set-Cookie");
+        }
+
+        /** The page's hidden form fields, unescaped. */
+        public Map<String, String> hidden() {
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            Matcher m = HIDDEN.matcher(body);
+            while (m.find()) out.put(m.group(1), unescape(m.group(2)));
+            return out;
         }
 
         /** The first link on the page whose target contains {@code part}, unescaped. */

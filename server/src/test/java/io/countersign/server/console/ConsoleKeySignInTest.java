@@ -3,8 +3,11 @@ package io.countersign.server.console;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.countersign.server.ServerFixture;
+import io.countersign.server.config.Channels;
 import io.countersign.server.console.Browser.Page;
+import java.net.URI;
 import java.net.URLEncoder;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,7 +51,7 @@ class ConsoleKeySignInTest {
 
     @Test
     void aPersonsKeySignsThemInAndSendsThemBack() {
-        Page p = browser.post(url("/console/login"), Map.of("api_key", fx.key("dave"), "return", "/review/abc"));
+        Page p = browser.submit(browser.get(login("/review/abc")), Map.of("api_key", fx.key("dave")));
         assertThat(p.status()).isEqualTo(303);
         assertThat(p.location()).isEqualTo(url("/review/abc"));
         assertThat(p.setCookies())
@@ -60,16 +63,18 @@ class ConsoleKeySignInTest {
 
     @Test
     void aWrongKeySignsNoOneIn() {
-        Page p = browser.post(url("/console/login"), Map.of("api_key", "cs_not-a-key", "return", "/review/abc"));
+        Page p = browser.submit(browser.get(login("/review/abc")), Map.of("api_key", "cs_not-a-key"));
         assertThat(p.status()).isEqualTo(401);
         assertThat(p.body()).contains("That API key is not valid").doesNotContain("cs_not-a-key");
-        assertThat(p.setCookies()).isEmpty();
+        assertThat(p.setCookies()).noneMatch(c -> c.startsWith("cs_session"));
+        assertThat(browser.submit(p, Map.of("api_key", fx.key("dave"))).status())
+                .as("the form shown again works")
+                .isEqualTo(303);
     }
 
     @Test
     void onlyPeopleSignIn() {
-        Page p = browser.post(
-                url("/console/login"), Map.of("api_key", fx.key("deploy-bot"), "return", "/console/login"));
+        Page p = browser.submit(browser.get(url("/console/login")), Map.of("api_key", fx.key("deploy-bot")));
         assertThat(p.status()).isEqualTo(403);
         assertThat(p.body()).contains("Only people sign in to the console; deploy-bot is not a person (agent)");
         assertThat(p.setCookies()).isEmpty();
@@ -77,17 +82,18 @@ class ConsoleKeySignInTest {
 
     @Test
     void aSignInFormPostedFromAnotherSiteIsRefused() {
-        Page p = browser.post(
-                url("/console/login"),
-                Map.of("api_key", fx.key("dave"), "return", "/console/login"),
-                "https://evil.example");
+        Map<String, String> form =
+                new java.util.HashMap<>(browser.get(url("/console/login")).hidden());
+        form.put("api_key", fx.key("dave"));
+        Page p = browser.post(url("/console/login"), form, "https://evil.example");
         assertThat(p.status()).isEqualTo(403);
         assertThat(p.setCookies()).isEmpty();
     }
 
     @Test
     void aReturnPathToAnotherSiteIsRefused() {
-        Page p = browser.post(url("/console/login"), Map.of("api_key", fx.key("dave"), "return", "//evil.example/"));
+        Page p = browser.submit(
+                browser.get(url("/console/login")), Map.of("api_key", fx.key("dave"), "return", "//evil.example/"));
         assertThat(p.status()).isEqualTo(400);
         assertThat(p.location()).isNull();
         assertThat(p.setCookies()).isEmpty();
@@ -95,9 +101,10 @@ class ConsoleKeySignInTest {
 
     @Test
     void signingInAgainReplacesTheSessionAndTheOldOneEnds() {
-        browser.post(url("/console/login"), Map.of("api_key", fx.key("dave"), "return", "/console/login"));
+        Page form = browser.get(url("/console/login")); // a second tab keeps the form open
+        browser.submit(form, Map.of("api_key", fx.key("dave")));
         String first = browser.cookie(url("/"), "cs_session").orElseThrow();
-        browser.post(url("/console/login"), Map.of("api_key", fx.key("carol"), "return", "/console/login"));
+        browser.submit(form, Map.of("api_key", fx.key("carol")));
         assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>carol</b>");
 
         Browser replay = new Browser();
@@ -107,7 +114,7 @@ class ConsoleKeySignInTest {
 
     @Test
     void aSessionLastsEightHoursByDefault() {
-        browser.post(url("/console/login"), Map.of("api_key", fx.key("dave"), "return", "/console/login"));
+        signIn("dave");
         fx.clock.advance(Duration.ofHours(8).minusSeconds(1));
         assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>dave</b>");
         fx.clock.advance(Duration.ofSeconds(1));
@@ -118,6 +125,110 @@ class ConsoleKeySignInTest {
     void aForgedSessionCookieSignsNoOneIn() {
         browser.setCookie(url("/"), "cs_session", "forged-forged-forged-forged-forged-forged-00");
         assertThat(browser.get(url("/console/login")).body()).contains("name=\"api_key\"");
+    }
+
+    @Test
+    void aSignInFormWithoutItsFormTokenIsRefusedEvenWhenTheBrowserSaysNothingOfWhereItComesFrom() {
+        browser.get(url("/console/login")); // this browser holds a form cookie of its own
+        Page forged = send(HttpRequest.newBuilder(URI.create(url("/console/login")))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("api_key=" + fx.key("dave") + "&return=%2Fconsole%2Flogin")));
+        assertThat(forged.status()).isEqualTo(403);
+        assertThat(forged.setCookies()).isEmpty();
+
+        Page otherToken = browser.post(
+                url("/console/login"),
+                Map.of("api_key", fx.key("dave"), "csrf", "a-token-this-browser-was-never-given-000000"));
+        assertThat(otherToken.status()).isEqualTo(403);
+        assertThat(browser.get(url("/console/login")).body()).contains("name=\"api_key\"");
+    }
+
+    @Test
+    void signingOutNeedsTheSignedInPagesFormToken() {
+        signIn("dave");
+        Page forged = browser.post(url("/console/logout"), Map.of());
+        assertThat(forged.status()).isEqualTo(403);
+        Page signedIn = browser.get(url("/console/login"));
+        assertThat(signedIn.body()).contains("signed in as <b>dave</b>");
+
+        Page out = browser.submit(signedIn, Map.of());
+        assertThat(out.status()).isEqualTo(303);
+        assertThat(browser.get(url("/console/login")).body()).contains("name=\"api_key\"");
+    }
+
+    @Test
+    void onHttpsTheSessionCookieIsAHostCookieAndOtherCookiesFollowThePublicPath() {
+        fx.close();
+        fx = publicAt("https://countersign.example");
+        Page form = send(HttpRequest.newBuilder(URI.create(url("/console/login"))));
+        String formCookie = cookie(form, "cs_form");
+        assertThat(form.setCookies())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("Path=/console/login", "Secure", "HttpOnly");
+        Page done = send(keyForm(form, formCookie, "dave"));
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(done.location()).isEqualTo("https://countersign.example/console/login");
+        assertThat(done.setCookies())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .startsWith("__Host-cs_session=")
+                .contains("Path=/;", "Secure", "HttpOnly", "SameSite=Lax")
+                .doesNotContainIgnoringCase("Domain");
+        String session = cookie(done, "__Host-cs_session");
+        Page signedIn = send(HttpRequest.newBuilder(URI.create(url("/console/login")))
+                .header("Cookie", "__Host-cs_session=" + session));
+        assertThat(signedIn.body()).contains("signed in as <b>dave</b>");
+        Page plain = send(
+                HttpRequest.newBuilder(URI.create(url("/console/login"))).header("Cookie", "cs_session=" + session));
+        assertThat(plain.body()).as("only the __Host- cookie counts").contains("name=\"api_key\"");
+
+        fx.close();
+        fx = publicAt("http://countersign.example/approvals");
+        form = send(HttpRequest.newBuilder(URI.create(url("/console/login"))));
+        assertThat(form.setCookies())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("Path=/approvals/console/login")
+                .doesNotContain("Secure");
+        done = send(keyForm(form, cookie(form, "cs_form"), "dave"));
+        assertThat(done.location()).isEqualTo("http://countersign.example/approvals/console/login");
+        assertThat(done.setCookies())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .startsWith("cs_session=")
+                .contains("Path=/approvals/;");
+    }
+
+    private ServerFixture publicAt(String publicUrl) {
+        return new ServerFixture(
+                dir,
+                Path.of("..", "examples", "policy.yaml"),
+                Map.of(),
+                c -> c.withChannels(Channels.none().withPublicUrl(URI.create(publicUrl))));
+    }
+
+    /** The key form of {@code form} posted with its cookie, as a browser on the public URL would. */
+    private HttpRequest.Builder keyForm(Page form, String formCookie, String who) {
+        String body = "csrf=" + form.hidden().get("csrf") + "&return=%2Fconsole%2Flogin&api_key=" + fx.key(who);
+        return HttpRequest.newBuilder(URI.create(url("/console/login")))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Cookie", "cs_form=" + formCookie)
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+    }
+
+    private static String cookie(Page p, String name) {
+        return p.setCookies().stream()
+                .filter(c -> c.startsWith(name + "="))
+                .map(c -> c.substring(name.length() + 1, c.indexOf(';')))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " cookie: " + p.setCookies()));
+    }
+
+    private Page send(HttpRequest.Builder req) {
+        ServerFixture.Reply r = fx.send(req);
+        return new Page(r.status(), r.headers(), r.body(), URI.create(url("/")));
+    }
+
+    private void signIn(String who) {
+        Page p = browser.submit(browser.get(url("/console/login")), Map.of("api_key", fx.key(who)));
+        assertThat(p.status()).as(p.toString()).isEqualTo(303);
     }
 
     private String login(String returnTo) {

@@ -3,10 +3,14 @@ package io.countersign.server.console;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.countersign.server.ServerFixture;
+import io.countersign.server.config.Channels;
 import io.countersign.server.console.Browser.Page;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -223,7 +227,9 @@ class ConsoleOidcTest {
         assertThat(forged.status()).isEqualTo(403);
         assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>dave</b>");
 
-        Page out = browser.post(url("/console/logout"), Map.of());
+        Page withoutToken = browser.post(url("/console/logout"), Map.of());
+        assertThat(withoutToken.status()).isEqualTo(403);
+        Page out = browser.submit(browser.get(url("/console/login")), Map.of());
         assertThat(out.status()).isEqualTo(303);
         assertThat(out.setCookies())
                 .anySatisfy(c -> assertThat(c).startsWith("cs_session=;").contains("Expires=Thu, 1 Jan 1970"));
@@ -249,6 +255,73 @@ class ConsoleOidcTest {
         Page p = browser.get(url("/console/callback?error=access_denied&state=" + state));
         assertThat(p.status()).isEqualTo(401);
         assertThat(p.body()).contains("did not sign you in (access_denied)");
+    }
+
+    @Test
+    void aSessionEndsWhenItsIdTokenExpiresIfThatIsBeforeItsTtl() {
+        start(null);
+        idp.nextSignIn("dave-sub", Map.of(), Duration.ofMinutes(10));
+        Page done = browser.follow(browser.follow(browser.get(login("/console/login"))));
+        assertThat(done.setCookies())
+                .anySatisfy(c -> assertThat(c).startsWith("cs_session=").contains("Max-Age=600"));
+        fx.clock.advance(Duration.ofMinutes(10).minusSeconds(1));
+        assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>dave</b>");
+        fx.clock.advance(Duration.ofSeconds(1));
+        assertNotSignedIn();
+    }
+
+    @Test
+    void startedSignInsAreKeptInTheBrowserNotOnTheServerSoNoNumberOfThemLocksSignInOut() throws Exception {
+        start(null);
+        HttpClient http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+        HttpRequest abandoned =
+                HttpRequest.newBuilder(URI.create(login("/review/abc"))).build();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+            List<java.util.concurrent.Future<Integer>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 10_001; i++)
+                all.add(pool.submit(() -> http.send(abandoned, HttpResponse.BodyHandlers.discarding())
+                        .statusCode()));
+            for (var f : all) assertThat(f.get()).isEqualTo(303);
+        }
+        idp.nextSignIn("dave-sub", Map.of());
+        signIn("/console/login");
+        assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>dave</b>");
+    }
+
+    @Test
+    void anAlteredSignInCookieIsRefused() {
+        start(null);
+        Page toIdp = browser.get(login("/review/abc"));
+        String sealed = browser.cookie(url("/console/callback"), "cs_signin").orElseThrow();
+        assertThat(sealed).as("sealed: nothing in it can be read").doesNotContain("review", "abc");
+        Page back = browser.follow(toIdp);
+        char c = sealed.charAt(20);
+        Browser tampered = new Browser();
+        tampered.setCookie(
+                url("/"), "cs_signin", sealed.substring(0, 20) + (c == 'A' ? 'B' : 'A') + sealed.substring(21));
+        Page done = tampered.follow(back);
+        assertThat(done.status()).isEqualTo(400);
+        assertThat(tampered.cookie(url("/"), "cs_session")).isEmpty();
+    }
+
+    @Test
+    void behindAPathPrefixTheSignInCookieIsForThePrefixedCallback() {
+        fx = new ServerFixture(
+                dir,
+                Path.of("..", "examples", "policy.yaml"),
+                Map.of("dave", idp.link("dave-sub")),
+                c -> c.withOidc(idp.oidc(null, TTL))
+                        .withChannels(Channels.none().withPublicUrl(URI.create("https://countersign.example/cs"))));
+        Page toIdp = browser.get(login("/review/abc"));
+        assertThat(query(toIdp.location()))
+                .containsEntry("redirect_uri", "https://countersign.example/cs/console/callback");
+        assertThat(toIdp.setCookies())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .startsWith("cs_signin=")
+                .contains("Path=/cs/console/callback", "Secure", "HttpOnly");
     }
 
     private void signIn(String returnTo) {

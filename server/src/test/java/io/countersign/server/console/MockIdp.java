@@ -61,7 +61,22 @@ public final class MockIdp implements AutoCloseable {
 
     /** The next sign-in at the authorization endpoint is {@code subject}'s, with these claims. */
     public void nextSignIn(String subject, Map<String, Object> claims) {
-        server.enqueueCallback(new DefaultOAuth2TokenCallback(ISSUER_ID, subject, "JWT", List.of(), claims, 3600));
+        nextSignIn(subject, claims, Duration.ofHours(1));
+    }
+
+    /** The next sign-in is {@code subject}'s, with an ID token that expires {@code lifetime} after it is issued. */
+    public void nextSignIn(String subject, Map<String, Object> claims, Duration lifetime) {
+        server.enqueueCallback(
+                new DefaultOAuth2TokenCallback(ISSUER_ID, subject, "JWT", List.of(), claims, lifetime.toSeconds()));
+    }
+
+    /** A bearer token of this issuer for {@code subject}, for the API (audience {@code countersign}). */
+    public String bearer(String subject, Map<String, Object> claims) {
+        return server.issueToken(
+                        ISSUER_ID,
+                        "countersign-cli",
+                        new DefaultOAuth2TokenCallback(ISSUER_ID, subject, "JWT", List.of("countersign"), claims, 3600))
+                .serialize();
     }
 
     /** This issuer trusted (agents marked by {@code kind: agent}), and the console signing in through it. */
