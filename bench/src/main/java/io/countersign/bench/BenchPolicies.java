@@ -21,10 +21,23 @@ import java.util.Set;
  * 0 deny on huge row counts, 1 require_approval for prod PII, 2 allow read-only, 3
  * require_approval for large prod reads in some regions, 4 either an allow for non-prod (types 8
  * to 39) or, for types 0 to 7, a rule that pins no action type (risk tier, tags). So the {@link
- * Shape#INDEXED} policy has 192 pinned and 8 unpinned rules, and a decision for one of types 8 to 39 evaluates 13 of them.
- * The {@link Shape#UNINDEXED} policy says the same with {@code action.type.startsWith(...)},
- * which pins nothing, so every decision evaluates all 200. Both policies decide every request
- * alike; the tests check that.
+ * Shape#INDEXED} policy has 192 pinned and 8 unpinned rules, and a decision for one of types 8 to
+ * 39 considers 13 of them; every comparison in them ({@code resource.env == "prod"}, {@code
+ * action.params.rows > 1000000}) is a guard the evaluator decides without CEL, so for these
+ * requests no CEL program runs. The other shapes say exactly the same in forms that take that away
+ * step by step:
+ *
+ * <ul>
+ *   <li>{@link Shape#PARAMS_IN_CEL} reads params by index ({@code action.params["rows"] > 1000000},
+ *       {@code "rows" in action.params}), which no guard takes: the type index and the guards on
+ *       request fields apply, and the rules they leave run their CEL programs;
+ *   <li>{@link Shape#UNINDEXED} pins no type ({@code action.type.startsWith("svc17.")}): all 200
+ *       rules are candidates, guards apply, and every candidate whose guards hold runs CEL;
+ *   <li>{@link Shape#OPAQUE} does both and also writes field comparisons as {@code resource.env + ""
+ *       == "prod"}: every decision runs all 200 CEL programs.
+ * </ul>
+ *
+ * All four decide every request alike; the tests check that.
  */
 final class BenchPolicies {
     static final int RULES = 200;
@@ -46,40 +59,67 @@ final class BenchPolicies {
 
     private static void rule(StringBuilder y, Shape shape, int i) {
         int t = i % TYPES;
-        String type = shape == Shape.INDEXED
-                ? "action.type == \"svc" + t + ".op\""
-                : "action.type.startsWith(\"svc" + t + ".\")";
+        boolean pinned = shape == Shape.INDEXED || shape == Shape.PARAMS_IN_CEL;
+        String type = pinned ? "action.type == \"svc" + t + ".op\"" : "action.type.startsWith(\"svc" + t + ".\")";
+        Cel c = new Cel(shape == Shape.OPAQUE, shape == Shape.PARAMS_IN_CEL || shape == Shape.OPAQUE);
         y.append("  - name: r").append(i).append('\n');
         switch (i / TYPES) {
             case 0 ->
-                y.append(match(type + " && resource.env == \"prod\" && has(action.params.rows)"
-                                + " && action.params.rows > 1000000"))
+                y.append(match(type + " && " + c.is("resource.env", "prod") + " && " + c.has("rows") + " && "
+                                + c.param("rows") + " > 1000000"))
                         .append("    decision: deny\n    reason: bulk reads of more than a million rows are refused\n");
             case 1 ->
-                y.append(match(type + " && resource.env == \"prod\" && \"pii\" in resource.tags"))
+                y.append(match(type + " && " + c.is("resource.env", "prod") + " && " + c.in("pii", "resource.tags")))
                         .append(approval("data-owners", 2, "30m"));
             case 2 ->
-                y.append(match(type + " && has(action.params.readonly) && action.params.readonly == true"))
+                y.append(match(type + " && " + c.has("readonly") + " && " + c.param("readonly") + " == true"))
                         .append("    decision: allow\n    grant_ttl: 5m\n");
             case 3 ->
-                y.append(match(type + " && resource.env == \"prod\" && has(action.params.region)"
-                                + " && action.params.region in [\"eu\", \"us\"] && action.params.rows > 10000"))
+                y.append(match(type + " && " + c.is("resource.env", "prod") + " && " + c.has("region") + " && "
+                                + c.param("region") + " in [\"eu\", \"us\"] && " + c.param("rows") + " > 10000"))
                         .append(approval("security", 1, "15m"));
-            default -> y.append(lastKind(type, t));
+            default -> y.append(lastKind(type, t, c));
         }
     }
 
-    private static String lastKind(String type, int t) {
+    private static String lastKind(String type, int t, Cel c) {
         if (t >= UNPINNED) {
-            return match(type + " && resource.env != \"prod\"") + "    decision: allow\n";
+            return match(type + " && " + c.isNot("resource.env", "prod")) + "    decision: allow\n";
         }
         if (t % 2 == 0) {
-            return match("requester.risk_tier == \"high\" && resource.env == \"prod\" && resource.domain == \"d" + t
-                            + "\"")
+            return match(c.is("requester.risk_tier", "high") + " && " + c.is("resource.env", "prod") + " && "
+                            + c.is("resource.domain", "d" + t))
                     + approval("security", 2, "1h");
         }
-        return match("requester.kind == \"agent\" && \"secret" + t + "\" in resource.tags")
+        return match(c.is("requester.kind", "agent") + " && " + c.in("secret" + t, "resource.tags"))
                 + "    decision: deny\n    reason: agents never touch secrets\n";
+    }
+
+    /**
+     * The comparisons the rules make, written plainly (guards the evaluator decides without CEL) or
+     * in forms that mean exactly the same but that only CEL can evaluate: for request fields when
+     * {@code opaqueFields}, for params when {@code opaqueParams}.
+     */
+    private record Cel(boolean opaqueFields, boolean opaqueParams) {
+        String is(String field, String literal) {
+            return (opaqueFields ? field + " + \"\"" : field) + " == \"" + literal + "\"";
+        }
+
+        String isNot(String field, String literal) {
+            return (opaqueFields ? field + " + \"\"" : field) + " != \"" + literal + "\"";
+        }
+
+        String in(String literal, String listField) {
+            return "\"" + literal + "\" in " + (opaqueFields ? listField + " + []" : listField);
+        }
+
+        String has(String param) {
+            return opaqueParams ? "\"" + param + "\" in action.params" : "has(action.params." + param + ")";
+        }
+
+        String param(String name) {
+            return opaqueParams ? "action.params[\"" + name + "\"]" : "action.params." + name;
+        }
     }
 
     private static String match(String cel) {
@@ -113,9 +153,9 @@ final class BenchPolicies {
         };
     }
 
-    /** How many rules a decision evaluates: the type's pinned rules plus the unpinned ones, or all. */
-    static int evaluated(Shape shape) {
-        return shape == Shape.INDEXED ? RULES / TYPES + UNPINNED : RULES;
+    /** How many rules the type index leaves a decision to consider: the type's pinned rules plus the unpinned ones, or all. */
+    static int candidates(Shape shape) {
+        return shape == Shape.INDEXED || shape == Shape.PARAMS_IN_CEL ? RULES / TYPES + UNPINNED : RULES;
     }
 
     private static ActionRequest request(String type, String env, List<String> tags, ObjectNode params) {

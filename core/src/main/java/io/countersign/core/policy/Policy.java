@@ -16,13 +16,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -40,11 +39,25 @@ import java.util.regex.Pattern;
  *   <li>Fail closed. A match that errors at evaluation (a missing key, a type mismatch) counts as a
  *       match for {@code deny} and {@code require_approval} rules and as no match for {@code allow}
  *       rules, so an error can only make a decision stricter. {@link #explain} reports each error.
- *   <li>Speed. A rule whose match is a conjunction pinning {@code action.type} to literals ({@code
- *       action.type == "db.export" && ...}, or {@code action.type in [...]}) cannot match a request of
- *       another type: CEL's {@code false && x} is false even when {@code x} errors. So rules are
- *       indexed by pinned type at load and a decision evaluates only the unpinned rules and those
- *       pinned to the request's type. {@link #explain} evaluates every rule.
+ *   <li>Speed: {@link #decide} runs as little CEL as it can, and gives what running every rule's
+ *       whole program gives ({@link #explain} does that; {@code PolicyEquivalencePropertiesTest}
+ *       checks they agree over generated policies and requests). It rests on one fact of CEL: {@code
+ *       false && x} and {@code x && false} are false even when {@code x} errors, provided {@code x}
+ *       is typed bool ({@link Rule} has the details and the condition). Three uses of it:
+ *       <ol>
+ *         <li>Index. A rule whose match is a conjunction pinning {@code action.type} to literals
+ *             ({@code action.type == "db.export" && ...}, or {@code action.type in [...]}) cannot
+ *             match a request of another type. Rules are indexed by pinned type at load; a decision
+ *             considers only the unpinned rules and those pinned to the request's type.
+ *         <li>Guards. A conjunct comparing a request field or a param with literals ({@code
+ *             resource.env == "prod"}, {@code "pii" in resource.tags}, {@code action.params.rows >
+ *             1000}) is evaluated in Java ({@link Guard}). A false guard makes the match false
+ *             without CEL.
+ *         <li>Residual programs. When every guard is true, only the other conjuncts run in CEL;
+ *             when there are none, the match is true without CEL.
+ *       </ol>
+ *       The CEL variables are built lazily, once per decision ({@link CelInputs}), so a decision
+ *       that runs no CEL builds none.
  *   <li>Immutable and thread-safe once loaded; CEL programs are shared across threads.
  *   <li>The version is {@code sha256:} and the hex SHA-256 of the file's bytes; every decision records it.
  * </ul>
@@ -120,15 +133,24 @@ public final class Policy {
         return rules.stream().map(Rule::name).toList();
     }
 
-    /** What policy decides for this request. Pure: no I/O; the inputs are converted once per decision. */
+    /** What policy decides for this request. Pure: no I/O; the inputs are converted at most once per decision. */
     public Decision decide(Principal requester, ActionRequest request, Instant now) {
-        CelVariableResolver vars = CelInputs.resolver(requester, request, now);
-        Rule[] candidates = candidatesByType.getOrDefault(request.action().type(), unpinned);
+        CelInputs in = new CelInputs(requester, request, now);
         Combiner combiner = new Combiner();
-        for (Rule rule : candidates) {
-            if (rule.evaluate(vars).counts(rule.effect())) combiner.add(rule);
+        for (Rule rule : candidates(request)) {
+            if (rule.evaluate(in).counts(rule.effect())) combiner.add(rule);
         }
         return combiner.decision(defaultEffect, version);
+    }
+
+    /** The rules that may match {@code request}, in file order: those pinned to its type and the unpinned. */
+    Rule[] candidates(ActionRequest request) {
+        return candidatesByType.getOrDefault(request.action().type(), unpinned);
+    }
+
+    /** Every rule, in file order. */
+    List<Rule> rules() {
+        return rules;
     }
 
     /**
@@ -137,22 +159,26 @@ public final class Policy {
      * tools from an agent's tool list; every call is still decided in full by {@link #decide}.
      */
     public boolean deniesWhateverTheParams(Principal requester, ActionRequest request, Instant now) {
-        CelVariableResolver vars = CelInputs.resolver(requester, request, now);
-        for (Rule rule : candidatesByType.getOrDefault(request.action().type(), unpinned)) {
+        CelInputs in = new CelInputs(requester, request, now);
+        for (Rule rule : candidates(request)) {
             if (rule.effect() instanceof Effect.Deny
                     && !rule.readsParams()
-                    && rule.evaluate(vars).matched()) return true;
+                    && rule.evaluate(in).matched()) return true;
         }
         return false;
     }
 
-    /** Every rule's result for this request, and the decision: what {@code policy explain} prints. */
+    /**
+     * Every rule's result for this request, and the decision: what {@code policy explain} prints.
+     * Runs every rule's CEL program, with no index and no guards, so it is also the reference that
+     * {@link #decide} must agree with.
+     */
     public Explanation explain(Principal requester, ActionRequest request, Instant now) {
-        CelVariableResolver vars = CelInputs.resolver(requester, request, now);
+        CelVariableResolver vars = new CelInputs(requester, request, now);
         Combiner combiner = new Combiner();
         List<Explanation.RuleResult> results = new ArrayList<>();
         for (Rule rule : rules) {
-            Rule.Result r = rule.evaluate(vars);
+            Rule.Result r = rule.evaluateInCel(vars);
             if (r.counts(rule.effect())) combiner.add(rule);
             results.add(new Explanation.RuleResult(rule.name(), rule.effectName(), r.counts(rule.effect()), r.error()));
         }
@@ -234,7 +260,10 @@ public final class Policy {
         return "sha256:" + HexFormat.of().formatHex(CanonicalJson.sha256(yaml.getBytes(StandardCharsets.UTF_8)));
     }
 
-    /** Accumulates matched rules and produces the combined decision. */
+    /**
+     * Accumulates matched rules (in file order) and produces the combined decision. Plain loops, not
+     * streams: this runs on every decision.
+     */
     private static final class Combiner {
         private final List<Rule> denies = new ArrayList<>(2);
         private final List<Rule> approvals = new ArrayList<>(2);
@@ -257,14 +286,14 @@ public final class Policy {
                 return new Decision.Deny(((Effect.Deny) denies.getFirst().effect()).reason(), names(denies), version);
             }
             if (!approvals.isEmpty()) return requireApproval(approvals, version);
-            if (!allows.isEmpty()) {
-                Duration ttl = allows.stream()
-                        .map(r -> ((Effect.Allow) r.effect()).grantTtl())
-                        .min(Duration::compareTo)
-                        .orElseThrow();
-                return new Decision.Allow(names(allows), version, ttl);
-            }
+            if (!allows.isEmpty()) return allow(allows, version);
             return fromDefault(defaultEffect, version);
+        }
+
+        private static Decision allow(List<Rule> matched, String version) {
+            Duration ttl = null;
+            for (Rule r : matched) ttl = shorter(ttl, ((Effect.Allow) r.effect()).grantTtl());
+            return new Decision.Allow(names(matched), version, ttl);
         }
 
         private static Decision fromDefault(Effect effect, String version) {
@@ -284,50 +313,45 @@ public final class Policy {
             };
         }
 
+        /** Every requirement applies; the shortest TTLs win; a reason is required if any rule says so. */
         private static Decision requireApproval(List<Rule> matched, String version) {
-            List<Effect.RequireApproval> effects = matched.stream()
-                    .map(r -> (Effect.RequireApproval) r.effect())
-                    .toList();
+            List<ApprovalRequirement> requirements = new ArrayList<>(matched.size());
+            Duration pendingTtl = null;
+            Duration grantTtl = null;
+            boolean reasonRequired = false;
+            Set<String> channels = new LinkedHashSet<>();
+            for (Rule rule : matched) {
+                Effect.RequireApproval e = (Effect.RequireApproval) rule.effect();
+                for (ApprovalRequirement req : e.approvals()) merge(requirements, req);
+                pendingTtl = shorter(pendingTtl, e.pendingTtl());
+                grantTtl = shorter(grantTtl, e.grantTtl());
+                reasonRequired |= e.reasonRequired();
+                channels.addAll(e.channels());
+            }
             return new Decision.RequireApproval(
-                    mergeRequirements(effects),
-                    effects.stream()
-                            .map(Effect.RequireApproval::pendingTtl)
-                            .min(Duration::compareTo)
-                            .orElseThrow(),
-                    effects.stream()
-                            .map(Effect.RequireApproval::grantTtl)
-                            .min(Duration::compareTo)
-                            .orElseThrow(),
-                    effects.stream().anyMatch(Effect.RequireApproval::reasonRequired),
-                    names(matched),
-                    version,
-                    effects.stream()
-                            .flatMap(e -> e.channels().stream())
-                            .distinct()
-                            .toList());
+                    requirements, pendingTtl, grantTtl, reasonRequired, names(matched), version, List.copyOf(channels));
         }
 
-        /** Requirements naming the same pool merge to the larger count; distinct pools all apply. */
-        private static List<ApprovalRequirement> mergeRequirements(List<Effect.RequireApproval> effects) {
-            List<ApprovalRequirement> merged = new ArrayList<>();
-            for (Effect.RequireApproval e : effects) {
-                for (ApprovalRequirement req : e.approvals()) {
-                    Optional<ApprovalRequirement> same = merged.stream()
-                            .filter(m ->
-                                    m.groups().equals(req.groups()) && m.users().equals(req.users()))
-                            .findFirst();
-                    if (same.isEmpty()) {
-                        merged.add(req);
-                    } else if (same.get().count() < req.count()) {
-                        merged.set(merged.indexOf(same.get()), req);
-                    }
+        /** A requirement naming the same pool as one already there merges to the larger count; others add. */
+        private static void merge(List<ApprovalRequirement> merged, ApprovalRequirement req) {
+            for (int i = 0; i < merged.size(); i++) {
+                ApprovalRequirement m = merged.get(i);
+                if (m.groups().equals(req.groups()) && m.users().equals(req.users())) {
+                    if (m.count() < req.count()) merged.set(i, req);
+                    return;
                 }
             }
-            return merged;
+            merged.add(req);
+        }
+
+        private static Duration shorter(Duration a, Duration b) {
+            return a == null || b.compareTo(a) < 0 ? b : a;
         }
 
         private static List<String> names(List<Rule> rules) {
-            return Arrays.asList(rules.stream().map(Rule::name).toArray(String[]::new));
+            String[] names = new String[rules.size()];
+            for (int i = 0; i < names.length; i++) names[i] = rules.get(i).name();
+            return List.of(names);
         }
     }
 }

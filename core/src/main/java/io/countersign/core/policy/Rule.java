@@ -14,13 +14,55 @@ import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import dev.cel.runtime.CelRuntimeFactory;
 import dev.cel.runtime.CelVariableResolver;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** One compiled rule: its CEL program, its effect, and the action types its match pins (if any). */
+/**
+ * One compiled rule: its CEL program, its effect, the action types its match pins (if any), and the
+ * {@link Guard}s among its conjuncts.
+ *
+ * <p>Design notes: how {@link #evaluate(CelInputs)} gives what running the whole program gives.
+ *
+ * <ul>
+ *   <li>The one fact of CEL it rests on: in the runtime used here, an {@code &&} node whose operands
+ *       each evaluate to a bool or an error is false if either is false (whatever the other is), else
+ *       an error if either errors, else true ({@code ||} likewise with true). So a tree of {@code &&}
+ *       over such conjuncts is false if any conjunct is false, else an error if any errors, else true.
+ *   <li>The condition: an operand that evaluates to a value that is not a bool (say {@code
+ *       action.params.flag && ...} with a string flag) makes the runtime throw <em>before</em> it
+ *       looks at the other operand, so a false elsewhere does not save it. A conjunct the checker
+ *       types {@code bool} never evaluates to a non-bool value. So guards are taken, and the residual
+ *       program built, only when every conjunct is typed {@code bool}; and action types are pinned
+ *       only when every operand under the {@code &&}/{@code ||} tree is typed {@code bool}.
+ *   <li>Guards first. A guard's {@link Guard#test} is either sure, and then it is the value CEL gives
+ *       that conjunct, or {@link Guard.Verdict#UNSURE}. When a guard is false, the match is false.
+ *       When every guard is true, they are true conjuncts, and the match is what the {@code &&} of
+ *       the other conjuncts is: the {@code residual} program, built at load from the same checked
+ *       AST (the other conjuncts' subtrees joined by the original {@code &&} nodes, so that every id
+ *       keeps its type and overload), or {@code true} when every conjunct is a guard. Otherwise
+ *       (none false, one unsure) the whole program runs.
+ *   <li>The residual can differ from the whole program only in an error's message, never in whether
+ *       there is one, so {@link Result#counts} is the same; {@link Policy#explain} runs the whole
+ *       program to report the message.
+ * </ul>
+ *
+ * @param program the whole match
+ * @param pinnedTypes the action types the match requires, or empty when it requires none
+ * @param guards the conjuncts that Java decides, tested before any CEL runs
+ * @param residual the {@code &&} of the conjuncts that are not guards ({@code program} when there
+ *     are no guards, {@code true} when there is nothing else)
+ */
 record Rule(
-        int position, String name, String match, Effect effect, CelRuntime.Program program, Set<String> pinnedTypes) {
+        int position,
+        String name,
+        String match,
+        Effect effect,
+        CelRuntime.Program program,
+        Set<String> pinnedTypes,
+        List<Guard> guards,
+        CelRuntime.Program residual) {
     private static final CelOptions OPTIONS =
             CelOptions.current().enableHeterogeneousNumericComparisons(true).build();
     private static final CelCompiler COMPILER = CelCompilerFactory.standardCelCompilerBuilder()
@@ -47,10 +89,94 @@ record Rule(
                     + ast.getResultType().name());
         }
         try {
-            return new Rule(position, name, match, effect, RUNTIME.createProgram(ast), pins(ast.getExpr()));
+            return plan(position, name, match, effect, ast);
         } catch (CelEvaluationException e) {
             throw new PolicyException(label + ": match cannot be planned: " + e.getMessage());
         }
+    }
+
+    private static Rule plan(int position, String name, String match, Effect effect, CelAbstractSyntaxTree ast)
+            throws CelEvaluationException {
+        CelRuntime.Program program = RUNTIME.createProgram(ast);
+        Set<String> pinned = operandsAreBool(ast, ast.getExpr()) ? pins(ast.getExpr()) : Set.of();
+        Conjunction conjunction = Conjunction.of(ast.getExpr());
+        if (!conjunction.conjuncts().stream().allMatch(c -> isBool(ast, c))) {
+            return new Rule(position, name, match, effect, program, pinned, List.of(), program);
+        }
+        List<Guard> guards = new ArrayList<>();
+        List<CelExpr> rest = new ArrayList<>();
+        for (CelExpr c : conjunction.conjuncts()) {
+            Guard.of(c).ifPresentOrElse(guards::add, () -> rest.add(c));
+        }
+        CelRuntime.Program residual =
+                guards.isEmpty() ? program : RUNTIME.createProgram(conjunction.residual(ast, rest));
+        return new Rule(position, name, match, effect, program, pinned, List.copyOf(guards), residual);
+    }
+
+    /** The leaves of a tree of {@code &&} and the ids of its {@code &&} nodes. */
+    private record Conjunction(List<CelExpr> conjuncts, List<Long> andIds) {
+        static Conjunction of(CelExpr root) {
+            Conjunction c = new Conjunction(new ArrayList<>(), new ArrayList<>());
+            c.add(root);
+            return c;
+        }
+
+        private void add(CelExpr e) {
+            if (isCall(e, "_&&_")) {
+                andIds.add(e.id());
+                e.call().args().forEach(this::add);
+            } else {
+                conjuncts.add(e);
+            }
+        }
+
+        /**
+         * {@code rest} (some of the conjuncts, in order) joined by {@code &&}, reusing this tree's
+         * {@code &&} node ids (there are more of them than {@code rest} needs) so that the checked AST's
+         * types and overloads cover every node; {@code true} when {@code rest} is empty.
+         */
+        CelAbstractSyntaxTree residual(CelAbstractSyntaxTree ast, List<CelExpr> rest) {
+            if (rest.isEmpty()) return TRUE;
+            CelExpr joined = rest.getFirst();
+            for (int i = 1; i < rest.size(); i++) {
+                CelExpr.CelCall and = CelExpr.CelCall.newBuilder()
+                        .setFunction("_&&_")
+                        .addArgs(joined, rest.get(i))
+                        .build();
+                joined = CelExpr.newBuilder()
+                        .setId(andIds.get(i - 1))
+                        .setCall(and)
+                        .build();
+            }
+            return CelAbstractSyntaxTree.newCheckedAst(
+                    joined, ast.getSource(), ast.getReferenceMap(), ast.getTypeMap());
+        }
+    }
+
+    private static final CelAbstractSyntaxTree TRUE = compileTrue();
+
+    private static CelAbstractSyntaxTree compileTrue() {
+        try {
+            return COMPILER.compile("true").getAst();
+        } catch (CelValidationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether every operand under the {@code &&}/{@code ||} tree at {@code e} is typed {@code bool}. */
+    private static boolean operandsAreBool(CelAbstractSyntaxTree ast, CelExpr e) {
+        if (isCall(e, "_&&_") || isCall(e, "_||_")) {
+            return e.call().args().stream().allMatch(arg -> operandsAreBool(ast, arg));
+        }
+        return isBool(ast, e);
+    }
+
+    private static boolean isBool(CelAbstractSyntaxTree ast, CelExpr e) {
+        return ast.getType(e.id()).map(SimpleType.BOOL::equals).orElse(false);
+    }
+
+    private static boolean isCall(CelExpr e, String function) {
+        return e.getKind() == CelExpr.ExprKind.Kind.CALL && e.call().function().equals(function);
     }
 
     /**
@@ -69,7 +195,31 @@ record Rule(
         };
     }
 
-    Result evaluate(CelVariableResolver vars) {
+    /**
+     * This rule's result for a decision: what {@link #evaluateInCel} gives (but for an error's
+     * message): false when a guard is false; else, when every guard is true, the residual program's
+     * result; else (a guard is unsure) the whole program's.
+     */
+    Result evaluate(CelInputs in) {
+        boolean sure = true;
+        for (int i = 0; i < guards.size(); i++) {
+            switch (guards.get(i).test(in)) {
+                case FALSE -> {
+                    return Result.NOT_MATCHED;
+                }
+                case UNSURE -> sure = false;
+                case TRUE -> {}
+            }
+        }
+        return run(sure ? residual : program, in);
+    }
+
+    /** This rule's result from running its whole CEL program on {@code vars}. */
+    Result evaluateInCel(CelVariableResolver vars) {
+        return run(program, vars);
+    }
+
+    private static Result run(CelRuntime.Program program, CelVariableResolver vars) {
         try {
             Object value = program.eval(vars);
             if (value instanceof Boolean b) return b ? Result.MATCHED : Result.NOT_MATCHED;

@@ -257,6 +257,21 @@ class PolicyTest {
     }
 
     @Test
+    void aDenyPinnedToAnotherTypeStillCountsWhenItsOtherOperandIsNotABool() {
+        // Regression: the action-type index skipped this rule for db.export, so the deny's error
+        // (a string where && needs a bool) did not count, and the request was allowed.
+        Policy policy = withRules("""
+                  - { name: ok, match: 'true', decision: allow }
+                  - { name: nope, match: 'action.params.flag && action.type == "db.query"', decision: deny }
+                """);
+        ActionRequest export = request("db.export", F.objectNode().put("flag", "yes"), "prod", List.of());
+
+        assertThat(decide(policy, export)).isInstanceOf(Decision.Deny.class);
+        assertThat(decide(policy, export))
+                .isEqualTo(policy.explain(AGENT, export, NOW).decision());
+    }
+
+    @Test
     void anErroringRequireApprovalCountsAsMatched() {
         Policy policy = withRules("""
                   - { name: ok, match: 'true', decision: allow }

@@ -59,6 +59,20 @@ class RulePinsTest {
     }
 
     @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "action.params.flag && action.type == \"a\"",
+                "action.type == \"a\" && action.params.flag",
+                "(action.params.flag && resource.env == \"prod\") && action.type == \"a\"",
+                "action.params.flag || action.type == \"a\""
+            })
+    void pinsNothingWhenAnOperandMayNotBeABool(String match) {
+        // The runtime throws on a non-bool operand of && or || before it looks at the other side:
+        // with {"flag": "yes"}, the first is an error (so a deny counts) for every action type.
+        assertThat(pins(match)).isEmpty();
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"action.type == \"a\" && action.type == \"b\""})
     void pinsNoRealTypeWhenTheConjunctsDisagree(String match) {
         assertThat(pins(match)).isNotEmpty().doesNotContain("a", "b");
