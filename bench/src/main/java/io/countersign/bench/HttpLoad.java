@@ -57,6 +57,9 @@ public final class HttpLoad {
         PLATFORM
     }
 
+    /** The store's single writer thread (GroupCommitter), found by name in an in-process server. */
+    private static final String WRITER_THREAD = "countersign-sqlite-writer";
+
     private final Flags flags;
     private final Duration warmup;
     private final Duration duration;
@@ -71,6 +74,7 @@ public final class HttpLoad {
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final AtomicLong issued = new AtomicLong();
     private final LongAdder completedInWindow = new LongAdder();
+    private final LongAdder warmUpBacklog = new LongAdder();
     private final AtomicLong lastCompletion = new AtomicLong();
 
     private HttpLoad(Flags flags) {
@@ -146,6 +150,8 @@ public final class HttpLoad {
         List<Histogram> histograms = new ArrayList<>();
         Scrape[] scrapes = new Scrape[2];
         long[] cpu = new long[2];
+        long[] writerCpu = new long[2];
+        Report.GcTotals[] gc = new Report.GcTotals[2];
         try (ExecutorService workers = executor()) {
             for (int w = 0; w < concurrency; w++) {
                 Histogram h = Report.micros();
@@ -157,13 +163,18 @@ public final class HttpLoad {
             sleepUntil(windowStart);
             scrapes[0] = Scrape.of(pool.getFirst(), base);
             cpu[0] = Report.processCpuNanos();
+            writerCpu[0] = Report.threadCpuNanos(WRITER_THREAD);
+            gc[0] = Report.GcTotals.now();
             sleepUntil(windowEnd);
             scrapes[1] = Scrape.of(pool.getFirst(), base);
             cpu[1] = Report.processCpuNanos();
+            writerCpu[1] = Report.threadCpuNanos(WRITER_THREAD);
+            gc[1] = Report.GcTotals.now();
         }
         Histogram all = Report.micros();
         histograms.forEach(all::add);
         print(all, windowStart, windowEnd, scrapes, cpu);
+        printWriter(writerCpu, gc, scrapes);
     }
 
     private HttpClient client() {
@@ -215,6 +226,7 @@ public final class HttpLoad {
         long scheduled = firstSend;
         while (System.nanoTime() < windowEnd && (maxRequests == 0 || issued.incrementAndGet() <= maxRequests)) {
             if (interval > 0) {
+                scheduled = leaveWarmUpBacklog(scheduled, interval, windowStart);
                 parkUntil(scheduled);
             }
             long t0 = interval > 0 ? scheduled : System.nanoTime();
@@ -232,6 +244,20 @@ public final class HttpLoad {
                 lastCompletion.accumulateAndGet(t1, Math::max);
             }
         }
+    }
+
+    /**
+     * Open loop: a worker still behind its warm-up schedule when the measured period begins skips the
+     * sends scheduled before it. Otherwise the cold JVM's backlog (the JIT compiles for the first
+     * seconds) is still being worked off in the measured period, which then reports how fast the
+     * server recovers from a cold start, not its latency at the offered rate. Sends scheduled within
+     * the measured period are never skipped: those that leave late count from their scheduled time.
+     */
+    private long leaveWarmUpBacklog(long scheduled, long interval, long windowStart) {
+        if (scheduled >= windowStart || System.nanoTime() < windowStart) return scheduled;
+        long skipped = (windowStart - scheduled + interval - 1) / interval;
+        warmUpBacklog.add(skipped);
+        return scheduled + skipped * interval;
     }
 
     /** Sends one request; null when it was accepted (201), else what went wrong. */
@@ -263,6 +289,13 @@ public final class HttpLoad {
                 "latency:      %s  (goal p99 <= 5 ms: %s)%n",
                 Report.latencies(h),
                 h.getValueAtPercentile(99) <= 5000 ? "met" : "MISSED");
+        if (this.rate > 0) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "open loop:    %d sends scheduled in the warm-up were still waiting when the measured period"
+                            + " began, and were dropped%n",
+                    warmUpBacklog.sum());
+        }
         System.out.printf(Locale.ROOT, "errors:       %d%n", errorCount);
         new TreeMap<>(errors).forEach((what, n) -> System.out.printf(Locale.ROOT, "  %6d  %s%n", n.sum(), what));
         System.out.println("group commit: " + groupCommit(scrapes[0], scrapes[1], duration.toNanos() / 1e9));
@@ -275,6 +308,25 @@ public final class HttpLoad {
                     flags.has("url") ? " (client only)" : " (client and server together)",
                     Report.load());
         }
+    }
+
+    /**
+     * The in-process store writer's CPU per committed write: every write is serialised through that one
+     * thread, so this bounds the store's throughput and, unlike requests/s, hardly moves with the load.
+     */
+    private void printWriter(long[] writerCpu, Report.GcTotals[] gc, Scrape[] scrapes) {
+        if (flags.has("url") || writerCpu[0] < 0 || writerCpu[1] < 0) return;
+        double writes = scrapes[0].isEmpty() || scrapes[1].isEmpty()
+                ? completedInWindow.sum()
+                : scrapes[1].get(Scrape.WRITES).orElse(0)
+                        - scrapes[0].get(Scrape.WRITES).orElse(0);
+        double nanos = writerCpu[1] - writerCpu[0];
+        System.out.printf(
+                Locale.ROOT,
+                "writer:       %.1f us of the store writer's CPU per write (%.0f%% of a core); %s%n",
+                writes == 0 ? 0 : nanos / 1e3 / writes,
+                100 * nanos / duration.toNanos(),
+                gc[1].since(gc[0]) + " in this JVM during the measured period");
     }
 
     private static String groupCommit(Scrape before, Scrape after, double seconds) {
@@ -340,7 +392,9 @@ public final class HttpLoad {
                   --threads T        virtual or platform worker threads [virtual]
                   --rate R           open loop: the workers together send R requests/s on a fixed schedule and
                                      latency counts from each request's scheduled time (no coordinated
-                                     omission); 0 = closed loop, each worker sends as soon as it has an answer [0]
+                                     omission); sends of the warm-up still waiting when the measured period
+                                     begins are dropped (and counted); 0 = closed loop, each worker sends as
+                                     soon as it has an answer [0]
                   --client raw|jdk   raw: a minimal keep-alive socket per worker (a few us of CPU per request);
                                      jdk: java.net.http.HttpClient (about 0.4 ms of CPU per request) [raw]
                   --clients N        with --client jdk: HttpClient instances shared by the workers [1]

@@ -29,10 +29,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -58,9 +62,10 @@ import org.HdrHistogram.Histogram;
  * another one it drives over stdio, so "added" then includes the agent's HTTP hop to Countersign.
  *
  * <p>Countersign runs in this JVM (loopback, port 0, fresh SQLite with synchronous=FULL) on a policy
- * that allows {@code everything/echo}: each gateway call is submit (policy decides), redeem, forward,
- * outcome, i.e. three durable writes. Afterwards the same three writes are timed alone through the
- * request service, to show how much of the added time they are.
+ * that allows {@code everything/echo}: each gateway call makes one durable write before it is
+ * forwarded (the request submitted, decided and its grant redeemed, in one transaction, carrying the
+ * previous call's outcome), then forwards it. Afterwards that write is timed alone through the request
+ * service, and so is a bare fsync in the same directory: the floor under the added latency.
  */
 public final class McpLatency {
     private static final Set<String> FLAGS =
@@ -304,37 +309,65 @@ public final class McpLatency {
     }
 
     /**
-     * The gateway's three durable writes timed alone: submit (policy decision included), redeem and
-     * outcome through the same request service and store, one triple at a time, no HTTP and no upstream.
+     * The floor under the added latency, timed alone: the gateway's one durable write per call
+     * (submitToRunNow, policy decision included, carrying the previous call's outcome as the gateway
+     * does) through the same request service and store, with no HTTP and no upstream; then a bare
+     * 4 KiB write + fsync in the database's directory, what synchronous=FULL waits for in each commit.
      */
-    private void breakdown(Countersign cs) {
+    private void breakdown(Countersign cs) throws IOException {
         RequestService service = cs.server().service();
         Principal agent = cs.agent();
-        Histogram submit = Report.micros();
-        Histogram redeem = Report.micros();
-        Histogram outcome = Report.micros();
-        Histogram all = Report.micros();
-        String sha = "0".repeat(64);
-        for (int i = 0; i < writes; i++) {
-            ActionRequest action = echoAction("write " + i);
-            long t0 = System.nanoTime();
-            Request r = service.submitOrResume(agent, action).request();
-            long t1 = System.nanoTime();
-            service.redeem(r.id(), agent, r.digest());
-            long t2 = System.nanoTime();
-            service.reportOutcome(r.id(), agent, Outcome.Status.EXECUTED, sha, null);
-            long t3 = System.nanoTime();
-            submit.recordValue(Math.max(1, (t1 - t0) / 1000));
-            redeem.recordValue(Math.max(1, (t2 - t1) / 1000));
-            outcome.recordValue(Math.max(1, (t3 - t2) / 1000));
-            all.recordValue(Math.max(1, (t3 - t0) / 1000));
+        Histogram carrying = Report.micros();
+        Histogram alone = Report.micros();
+        RequestService.OutcomeReport waiting = null;
+        for (int i = 0; i < writes; i++) { // alternately, so that both kinds see the same machine
+            Request r = waiting == null
+                    ? timedWrite(service, agent, i, List.of(), alone)
+                    : timedWrite(service, agent, i, List.of(waiting), carrying);
+            RequestService.OutcomeReport outcome = new RequestService.OutcomeReport(
+                    r.id(), agent, new Outcome(Outcome.Status.EXECUTED, "0".repeat(64), null, Instant.now()));
+            if (waiting == null) {
+                waiting = outcome; // carried by the next write
+            } else {
+                service.reportOutcomes(List.of(outcome));
+                waiting = null;
+            }
         }
+        if (waiting != null) service.reportOutcomes(List.of(waiting));
+        Histogram fsync = fsyncAlone(cs.database().getParent(), writes);
         System.out.println();
-        System.out.printf(Locale.ROOT, "the three durable writes alone (%d triples through RequestService):%n", writes);
-        System.out.println("  submit:   " + latencies(submit));
-        System.out.println("  redeem:   " + latencies(redeem));
-        System.out.println("  outcome:  " + latencies(outcome));
-        System.out.println("  all 3:    " + latencies(all));
+        System.out.printf(Locale.ROOT, "the floor, timed alone afterwards (%s):%n", Report.load());
+        System.out.println("  gateway write: " + latencies(carrying) + "; carrying an earlier call's outcome");
+        System.out.println("  no outcome:    " + latencies(alone) + "; the same write carrying none");
+        System.out.println("  fsync alone:   " + latencies(fsync));
+    }
+
+    private Request timedWrite(
+            RequestService service, Principal agent, int i, List<RequestService.OutcomeReport> carried, Histogram h) {
+        long t0 = System.nanoTime();
+        Request r =
+                service.submitToRunNow(agent, echoAction("write " + i), carried).request();
+        h.recordValue(Math.max(1, (System.nanoTime() - t0) / 1000));
+        return r;
+    }
+
+    /** {@code n} times: 4 KiB written at the end of a file, then fsync (FileChannel.force), as a WAL commit does. */
+    private static Histogram fsyncAlone(Path dir, int n) throws IOException {
+        Histogram h = Report.micros();
+        Path file = dir.resolve("fsync-probe");
+        ByteBuffer page = ByteBuffer.allocate(4096);
+        try (FileChannel ch = FileChannel.open(
+                file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (int i = 0; i < n; i++) {
+                ch.write(page.clear(), (long) (i % 256) * 4096);
+                long t0 = System.nanoTime();
+                ch.force(false);
+                h.recordValue(Math.max(1, (System.nanoTime() - t0) / 1000));
+            }
+        } finally {
+            Files.deleteIfExists(file);
+        }
+        return h;
     }
 
     private static ActionRequest echoAction(String message) {
@@ -396,7 +429,7 @@ public final class McpLatency {
                 in the same run: warm-up, then direct and gateway calls interleaved, one at a
                 time. Prints p50/p90/p99/p99.9/max of each, the added latency (gateway - direct)
                 at p50 and p99, the ratio, and the goal: added p99 <= 0.5 ms. Then times the
-                gateway's three durable writes (submit, redeem, outcome) alone.
+                gateway's one durable write per call, and a bare fsync, alone: the floor.
 
                 Countersign runs in this JVM on 127.0.0.1, port 0, with a fresh temporary SQLite
                 database (synchronous=FULL) and a policy allowing everything/echo; the upstream
@@ -409,7 +442,8 @@ public final class McpLatency {
                                       the same JDK HttpClient code directly and through the gateway;
                                       stdio: the gateway's child process against one the bench drives
                                       over stdio (added then includes the agent's HTTP hop) [http]
-                  --writes N          submit/redeem/outcome triples timed alone afterwards, 0 for none [1000]
+                  --writes N          gateway writes (half carrying an outcome) and fsyncs timed
+                                      alone afterwards, 0 for none [1000]
                   --data DIR          where the temporary data directory is made [the system temp dir];
                                       e.g. /dev/shm to see the cost of the disk's fsync apart from the rest
                   --servers DIR       the npm MCP servers [interop/mcp-servers of this checkout]

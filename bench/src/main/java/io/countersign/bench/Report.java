@@ -61,6 +61,23 @@ final class Report {
         }
     }
 
+    /**
+     * CPU time the live threads named {@code name} have used, in nanoseconds (-1 where the JVM cannot
+     * tell or no such thread runs): e.g. the store's single writer, whose CPU per write bounds the
+     * store's throughput whatever else the machine is doing.
+     */
+    static long threadCpuNanos(String name) {
+        var threads = ManagementFactory.getThreadMXBean();
+        if (!threads.isThreadCpuTimeSupported()) return -1;
+        long total = -1;
+        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info == null || !info.getThreadName().equals(name)) continue;
+            long cpu = threads.getThreadCpuTime(info.getThreadId());
+            if (cpu >= 0) total = Math.max(total, 0) + cpu;
+        }
+        return total;
+    }
+
     /** CPU time this process has used, in nanoseconds (-1 where the JVM cannot tell). */
     static long processCpuNanos() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {

@@ -2,6 +2,7 @@ package io.countersign.core;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.json.CanonicalJson;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Objects;
@@ -35,5 +36,32 @@ public record LedgerEvent(String type, RequestId requestId, Instant at, String a
         o.put("actor", actor);
         o.setAll(detail);
         return o;
+    }
+
+    /**
+     * This event with its leaf canonicalised now, all but the index that the ledger's sequencer gives
+     * it at its write: done on the caller's thread, this leaves the store's single writer only the
+     * index to splice in.
+     */
+    public Prepared prepare() {
+        return new Prepared(this, CanonicalJson.slot(toJson(), "index"));
+    }
+
+    /**
+     * An event and its leaf less the index.
+     *
+     * @param event the event
+     * @param leaf its canonical JSON ({@link #toJson()}) with the member {@code index} left open
+     */
+    public record Prepared(LedgerEvent event, CanonicalJson.Slot leaf) {
+        public Prepared {
+            Objects.requireNonNull(event, "event");
+            Objects.requireNonNull(leaf, "leaf");
+        }
+
+        /** The leaf bytes: the event's canonical JSON with its own {@code index} in the log. */
+        public String leafAt(long index) {
+            return leaf.with(index);
+        }
     }
 }

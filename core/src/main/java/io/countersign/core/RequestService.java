@@ -3,6 +3,7 @@ package io.countersign.core;
 import io.countersign.core.RequestStateMachine.Event;
 import io.countersign.core.RequestStateMachine.Transition;
 import io.countersign.core.json.CanonicalJson;
+import io.countersign.core.json.Json;
 import io.countersign.core.policy.Policy;
 import io.countersign.core.spi.Directory;
 import io.countersign.core.spi.RequestStore;
@@ -91,11 +92,32 @@ public final class RequestService {
      * durable write precedes the action. The returned request is then approved with its grant used.
      */
     public Submitted submitToRunNow(Principal requester, ActionRequest action) {
-        return submit(requester, action, null, true, true);
+        return submitToRunNow(requester, action, List.of());
+    }
+
+    /**
+     * {@link #submitToRunNow(Principal, ActionRequest)}, recording in the same transaction the
+     * outcomes of earlier actions that their caller held back ({@code earlier}), so that they cost no
+     * write of their own. An outcome that is refused (its request is not the reporter's, or not
+     * awaiting an outcome) is skipped and reported to the listener; the submission goes on. If this
+     * throws, none of {@code earlier} was recorded unless the submission was.
+     */
+    public Submitted submitToRunNow(Principal requester, ActionRequest action, List<OutcomeReport> earlier) {
+        return submit(requester, action, null, true, true, earlier);
     }
 
     private Submitted submit(
             Principal requester, ActionRequest action, String idempotencyKey, boolean resume, boolean redeemNow) {
+        return submit(requester, action, idempotencyKey, resume, redeemNow, List.of());
+    }
+
+    private Submitted submit(
+            Principal requester,
+            ActionRequest action,
+            String idempotencyKey,
+            boolean resume,
+            boolean redeemNow,
+            List<OutcomeReport> outcomes) {
         if (requester.isHuman()) {
             throw refusal(new RefusedException(
                     Refusal.WRONG_PRINCIPAL_KIND, "requests are submitted by agents and services, not humans"));
@@ -106,8 +128,11 @@ public final class RequestService {
         Decision decision = policy.decide(requester, action, now);
         long decisionNanos = System.nanoTime() - t0;
         Request request = decided(requester, action, decision, now);
-        String fingerprint = fingerprint(requester, action);
-        Submitted result = unwrap(store.<Step<Submitted>>write(tx -> {
+        Insertion insertion = insertion(request, redeemNow, now);
+        String fingerprint = idempotencyKey == null ? null : fingerprint(requester, action);
+        List<Recorded> recorded = new ArrayList<>(outcomes.size());
+        Step<Submitted> step = store.write(tx -> {
+            recorded.addAll(record(tx, outcomes, now));
             if (idempotencyKey != null) {
                 Optional<IdempotentSubmission> earlier = tx.idempotent(requester.id(), idempotencyKey);
                 if (earlier.isPresent()) return replay(tx, earlier.get(), fingerprint);
@@ -118,20 +143,38 @@ public final class RequestService {
                 Optional<Request> open = tx.findOpen(requester.id(), request.digest());
                 if (open.isPresent()) return new Step.Done<>(new Submitted(open.get(), true), null);
             }
-            Request stored = redeemNow && request.grant() != null
-                    ? move(request, new Event.Redeemed(), now)
-                            .withGrant(request.grant().redeem(now), now)
-                    : request;
-            tx.insert(stored);
-            tx.append(RequestEvents.submitted(
-                    request, policy.paramsInClear(request.action().action().type())));
-            tx.append(RequestEvents.decided(request));
-            if (request.grant() != null) tx.append(RequestEvents.grantIssued(request));
-            if (stored != request) tx.append(RequestEvents.redeemed(stored, now));
-            return new Step.Done<>(new Submitted(stored, false), null);
-        }));
+            tx.insert(insertion.request(), insertion.json());
+            insertion.events().forEach(tx::append);
+            return new Step.Done<>(new Submitted(insertion.request(), false), null);
+        });
+        announce(recorded);
+        Submitted result = unwrap(step);
         if (!result.replayed()) listener.submitted(result.request(), decisionNanos);
         return result;
+    }
+
+    /**
+     * What a submission inserts: the request as stored, its JSON, and its events with their leaves
+     * canonicalised but for the index. Made before the write, on the caller's thread, because every
+     * write waits on the store's single writer, and none of this depends on the order of writes.
+     */
+    private record Insertion(Request request, String json, List<LedgerEvent.Prepared> events) {}
+
+    private Insertion insertion(Request request, boolean redeemNow, Instant now) {
+        Request stored = redeemNow && request.grant() != null
+                ? move(request, new Event.Redeemed(), now)
+                        .withGrant(request.grant().redeem(now), now)
+                : request;
+        List<LedgerEvent> events = new ArrayList<>(4);
+        events.add(RequestEvents.submitted(
+                request, policy.paramsInClear(request.action().action().type())));
+        events.add(RequestEvents.decided(request));
+        if (request.grant() != null) events.add(RequestEvents.grantIssued(request));
+        if (stored != request) events.add(RequestEvents.redeemed(stored, now));
+        return new Insertion(
+                stored,
+                Json.write(stored),
+                events.stream().map(LedgerEvent::prepare).toList());
     }
 
     /** A request the viewer may see. */
@@ -270,15 +313,31 @@ public final class RequestService {
     /** Records what came of a redeemed request; the requester's alone. */
     public Request reportOutcome(
             RequestId id, Principal who, Outcome.Status status, String resultSha256, String detail) {
+        Outcome outcome = new Outcome(status, resultSha256, detail, clock.instant());
+        return change(id, (tx, r) -> withOutcome(tx, r, who, outcome));
+    }
+
+    /**
+     * An outcome reported now and recorded later, in the transaction of another write: see {@link
+     * #reportOutcomes} and {@link #submitToRunNow(Principal, ActionRequest, List)}.
+     *
+     * @param request the redeemed request
+     * @param who its requester, reporting
+     * @param outcome what came of it, with the time it was reported
+     */
+    public record OutcomeReport(RequestId request, Principal who, Outcome outcome) {
+        public OutcomeReport {
+            Objects.requireNonNull(request, "request");
+            Objects.requireNonNull(who, "who");
+            Objects.requireNonNull(outcome, "outcome");
+        }
+    }
+
+    /** Records outcomes held back by their reporters in one write; refused ones are skipped and reported to the listener. */
+    public void reportOutcomes(List<OutcomeReport> outcomes) {
+        if (outcomes.isEmpty()) return;
         Instant now = clock.instant();
-        Outcome outcome = new Outcome(status, resultSha256, detail, now);
-        return change(id, (tx, r) -> {
-            requireRequester(r, who);
-            Event event = status == Outcome.Status.EXECUTED ? new Event.Executed() : new Event.Failed();
-            Request next = move(r, event, now).withOutcome(outcome);
-            tx.append(RequestEvents.outcome(next));
-            return next;
-        });
+        announce(store.write(tx -> record(tx, outcomes, now)));
     }
 
     /** Expires every request whose pending_ttl or grant_ttl has passed; returns how many. */
@@ -312,6 +371,40 @@ public final class RequestService {
         record Done<T>(T value, RequestState from) implements Step<T> {}
 
         record Refused<T>(RefusedException refusal) implements Step<T> {}
+    }
+
+    /** An outcome recorded in a write: the request after it and its state before, or why it was refused. */
+    private record Recorded(Request request, RequestState from, RefusedException refused) {}
+
+    private List<Recorded> record(Tx tx, List<OutcomeReport> outcomes, Instant now) {
+        List<Recorded> out = new ArrayList<>(outcomes.size());
+        for (OutcomeReport o : outcomes) {
+            Optional<Request> current = tx.find(o.request());
+            if (current.isEmpty()) continue; // not the reporter's to know about: as a refusal would be
+            try {
+                Request next = withOutcome(tx, expireIfDue(tx, current.get(), now), o.who(), o.outcome());
+                tx.update(next);
+                out.add(new Recorded(next, current.get().state(), null));
+            } catch (RefusedException e) {
+                out.add(new Recorded(null, null, e));
+            }
+        }
+        return out;
+    }
+
+    private void announce(List<Recorded> recorded) {
+        for (Recorded r : recorded) {
+            if (r.refused() != null) listener.refused(r.refused().refusal());
+            else changed(r.request(), r.from());
+        }
+    }
+
+    private static Request withOutcome(Tx tx, Request r, Principal who, Outcome outcome) {
+        requireRequester(r, who);
+        Event event = outcome.status() == Outcome.Status.EXECUTED ? new Event.Executed() : new Event.Failed();
+        Request next = move(r, event, outcome.at()).withOutcome(outcome);
+        tx.append(RequestEvents.outcome(next));
+        return next;
     }
 
     private Request change(RequestId id, Change change) {

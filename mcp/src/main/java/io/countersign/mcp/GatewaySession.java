@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.Principal;
 import io.countersign.core.RequestId;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -80,7 +82,8 @@ public final class GatewaySession implements AutoCloseable {
 
     /**
      * Handles one message from the agent. A request blocks the calling (virtual) thread until its
-     * response has been sent to {@code reply}; notifications for it go to {@code reply} first.
+     * response has been sent to {@code reply}; notifications for it go to {@code reply} first; what
+     * came of a tool call is handed on for recording only after that.
      */
     public void handle(JsonNode message, Outbound reply) {
         lastUsed = System.nanoTime();
@@ -93,11 +96,19 @@ public final class GatewaySession implements AutoCloseable {
                         "not a JSON-RPC 2.0 request, notification or response"));
             case RESPONSE -> connection().send((ObjectNode) message); // the agent answers the upstream
             case NOTIFICATION -> notification((ObjectNode) message);
-            case REQUEST -> reply.send(request((ObjectNode) message, reply));
+            case REQUEST -> {
+                List<Runnable> afterReply = new ArrayList<>(1);
+                try {
+                    reply.send(request((ObjectNode) message, reply, afterReply));
+                } finally {
+                    afterReply.forEach(Runnable::run);
+                }
+            }
         }
     }
 
-    private ObjectNode request(ObjectNode m, Outbound reply) {
+    /** Answers a request; what must not delay the answer (a tool call's outcome) goes to {@code afterReply}. */
+    private ObjectNode request(ObjectNode m, Outbound reply, List<Runnable> afterReply) {
         JsonNode agentId = m.get("id");
         try {
             return switch (JsonRpc.method(m)) {
@@ -108,7 +119,7 @@ public final class GatewaySession implements AutoCloseable {
                         initializeParams = JsonRpc.params(m).deepCopy();
                     yield response;
                 }
-                case "tools/call" -> toolCalls.call(m, reply);
+                case "tools/call" -> toolCalls.call(m, reply, afterReply);
                 case "tools/list" -> toolCalls.list(m, reply);
                 default -> call(m, reply);
             };
@@ -147,7 +158,8 @@ public final class GatewaySession implements AutoCloseable {
     ObjectNode call(ObjectNode m, Outbound reply) {
         JsonNode agentId = m.get("id");
         long upstreamId = nextId.getAndIncrement();
-        ObjectNode out = m.deepCopy();
+        ObjectNode out = JsonRpc.MAPPER.getNodeFactory().objectNode();
+        out.setAll(m); // a shallow copy: only the id differs, and nothing here changes the params
         out.put("id", upstreamId);
         String token = progressToken(m);
         CompletableFuture<ObjectNode> answer = new CompletableFuture<>();

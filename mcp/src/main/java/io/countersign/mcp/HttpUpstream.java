@@ -3,13 +3,11 @@ package io.countersign.mcp;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.ConnectException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,29 +18,34 @@ import org.slf4j.LoggerFactory;
  * version go on every later POST, with the configured headers; the agent's own credential never does.
  * A POST that cannot connect is retried with backoff (it never reached the upstream, so this is safe
  * even for a tool call); any other failure answers the request with an error.
+ *
+ * <p>{@link #send} runs the exchange on the caller's thread (a virtual thread that would otherwise
+ * only wait for the answer): the response, and any progress before it, is delivered to the listener
+ * before {@code send} returns, with no hand-off to another thread (see {@link Http1Client}).
  */
 final class HttpUpstream implements UpstreamConnection {
     private static final Logger LOG = LoggerFactory.getLogger(HttpUpstream.class);
     private static final int CONNECT_ATTEMPTS = 3;
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
     private final McpConfig.Upstream upstream;
-    private final HttpClient http;
+    private final Http1Client http;
     private final Listener listener;
     private final Duration timeout;
     private volatile String sessionId;
     private volatile String protocolVersion;
     private volatile boolean open = true;
 
-    HttpUpstream(McpConfig.Upstream upstream, HttpClient http, Listener listener, Duration timeout) {
+    HttpUpstream(McpConfig.Upstream upstream, Listener listener, Duration timeout) {
         this.upstream = upstream;
-        this.http = http;
+        this.http = new Http1Client(upstream.url(), CONNECT_TIMEOUT, timeout);
         this.listener = listener;
         this.timeout = timeout;
     }
 
     @Override
     public void send(ObjectNode message) {
-        Thread.ofVirtual().name("mcp-" + upstream.name() + "-post").start(() -> post(message));
+        post(message);
     }
 
     @Override
@@ -53,50 +56,57 @@ final class HttpUpstream implements UpstreamConnection {
     @Override
     public void close() {
         open = false;
-        String session = sessionId;
-        if (session == null) return;
         try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(upstream.url())
-                    .timeout(Duration.ofSeconds(5))
-                    .DELETE();
-            headers(b);
-            http.send(b.build(), HttpResponse.BodyHandlers.discarding());
+            if (sessionId != null) http.send("DELETE", headers(false), null).close();
         } catch (IOException e) {
             LOG.debug("MCP server {}: ending the session failed: {}", upstream.name(), e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        } finally {
+            http.close();
         }
     }
 
     private void post(ObjectNode message) {
         boolean isRequest = JsonRpc.kind(message) == JsonRpc.Kind.REQUEST;
         boolean isInitialize = isRequest && "initialize".equals(JsonRpc.method(message));
-        HttpRequest.Builder b = HttpRequest.newBuilder(upstream.url())
-                .timeout(timeout)
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json, text/event-stream")
-                .POST(HttpRequest.BodyPublishers.ofString(JsonRpc.write(message)));
-        headers(b);
-        try {
-            HttpResponse<InputStream> r = sendWithRetry(b.build());
-            try (InputStream body = r.body()) {
-                if (isInitialize) r.headers().firstValue("Mcp-Session-Id").ifPresent(s -> sessionId = s);
-                int status = r.statusCode();
-                if (status == 202 || (!isRequest && status / 100 == 2)) return;
-                if (status == 404 && sessionId != null && !isInitialize) {
-                    open = false;
-                    answer(message, "the MCP server " + upstream.name() + " ended its session");
-                    listener.closed("the MCP server " + upstream.name() + " ended its session");
-                    return;
-                }
-                if (status / 100 != 2) {
-                    answer(message, "the MCP server " + upstream.name() + " answered HTTP " + status);
-                    return;
-                }
-                String type = r.headers().firstValue("Content-Type").orElse("");
-                if (type.startsWith("text/event-stream")) Sse.read(body, this::deliver);
-                else deliver(JsonRpc.parse(new String(body.readAllBytes(), StandardCharsets.UTF_8)));
+        byte[] body = JsonRpc.bytes(message);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Http1Client.Response r = sendWithRetry(body)) {
+            if (isInitialize && r.header("Mcp-Session-Id") != null) sessionId = r.header("Mcp-Session-Id");
+            int status = r.status();
+            if (status == 202 || (!isRequest && status / 100 == 2)) return; // no body wanted: closing reads it
+            if (status == 404 && sessionId != null && !isInitialize) {
+                open = false;
+                answer(message, "the MCP server " + upstream.name() + " ended its session");
+                listener.closed("the MCP server " + upstream.name() + " ended its session");
+                return;
             }
+            if (status / 100 != 2) {
+                answer(message, "the MCP server " + upstream.name() + " answered HTTP " + status);
+                return;
+            }
+            boolean[] answered = {!isRequest};
+            String type = r.header("Content-Type");
+            if (type != null && type.startsWith("text/event-stream"))
+                Sse.read(
+                        r.body(),
+                        m -> {
+                            deliver(m);
+                            answered[0] |= answers(m, message);
+                            return !answered[0]; // the rest of the stream is not the caller's
+                        },
+                        deadline);
+            else {
+                JsonNode m = JsonRpc.parse(r.body().readAllBytes());
+                deliver(m);
+                answered[0] |= m instanceof ObjectNode o && answers(o, message);
+            }
+            if (!answered[0])
+                answer(message, "the MCP server " + upstream.name() + " ended its answer without a response");
+        } catch (SocketTimeoutException e) {
+            answer(
+                    message,
+                    "the MCP server " + upstream.name() + " did not answer " + JsonRpc.method(message) + " within "
+                            + timeout.toSeconds() + "s");
         } catch (IOException | JsonRpc.MalformedMessageException e) {
             answer(
                     message,
@@ -108,10 +118,10 @@ final class HttpUpstream implements UpstreamConnection {
         }
     }
 
-    private HttpResponse<InputStream> sendWithRetry(HttpRequest request) throws IOException, InterruptedException {
+    private Http1Client.Response sendWithRetry(byte[] body) throws IOException, InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
-                return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                return http.send("POST", headers(true), body);
             } catch (ConnectException e) {
                 if (attempt == CONNECT_ATTEMPTS) throw e;
                 LOG.info("MCP server {}: cannot connect (attempt {}), retrying", upstream.name(), attempt);
@@ -120,10 +130,15 @@ final class HttpUpstream implements UpstreamConnection {
         }
     }
 
-    private void headers(HttpRequest.Builder b) {
-        upstream.headers().forEach(b::header);
-        if (sessionId != null) b.header("Mcp-Session-Id", sessionId);
-        if (protocolVersion != null) b.header("MCP-Protocol-Version", protocolVersion);
+    private Map<String, String> headers(boolean post) {
+        Map<String, String> h = new LinkedHashMap<>(upstream.headers());
+        if (post) {
+            h.put("Content-Type", "application/json");
+            h.put("Accept", "application/json, text/event-stream");
+        }
+        if (sessionId != null) h.put("Mcp-Session-Id", sessionId);
+        if (protocolVersion != null) h.put("MCP-Protocol-Version", protocolVersion);
+        return h;
     }
 
     private void deliver(JsonNode m) {
@@ -131,6 +146,16 @@ final class HttpUpstream implements UpstreamConnection {
         if (o.path("result").has("protocolVersion") && o.path("result").has("serverInfo"))
             protocolVersion = o.path("result").path("protocolVersion").asText();
         listener.received(o);
+    }
+
+    /** Whether {@code m} is the response to {@code request}: then its stream has nothing more for the caller. */
+    private static boolean answers(ObjectNode m, ObjectNode request) {
+        if (JsonRpc.kind(request) != JsonRpc.Kind.REQUEST || JsonRpc.kind(m) != JsonRpc.Kind.RESPONSE) return false;
+        JsonNode sent = request.get("id");
+        JsonNode got = m.get("id");
+        return sent.isIntegralNumber() // 7 parsed back is an int node, sent it may be a long one
+                ? got.isIntegralNumber() && sent.asLong() == got.asLong()
+                : sent.equals(got);
     }
 
     private void answer(ObjectNode message, String why) {

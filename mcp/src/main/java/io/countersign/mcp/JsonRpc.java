@@ -106,6 +106,28 @@ public final class JsonRpc {
         }
     }
 
+    /** Parses one message from UTF-8 bytes; a {@link MalformedMessageException} when they are not JSON. */
+    public static JsonNode parse(byte[] utf8) {
+        try {
+            JsonNode n = MAPPER.readTree(utf8);
+            if (n == null) throw new MalformedMessageException("empty message");
+            return n;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new MalformedMessageException("not JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw new MalformedMessageException("not JSON: " + e.getMessage());
+        }
+    }
+
+    /** The message as UTF-8 JSON. */
+    public static byte[] bytes(JsonNode m) {
+        try {
+            return MAPPER.writeValueAsBytes(m);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree always serialises", e);
+        }
+    }
+
     public static String write(JsonNode m) {
         try {
             return MAPPER.writeValueAsString(m);

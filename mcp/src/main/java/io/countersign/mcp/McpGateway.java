@@ -10,7 +10,6 @@ import io.countersign.core.Resource;
 import io.countersign.core.ToolPins;
 import io.countersign.core.policy.Policy;
 import java.io.IOException;
-import java.net.http.HttpClient;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -49,11 +48,11 @@ public final class McpGateway implements AutoCloseable {
     private final ToolPins pins;
     private final Policy policy;
     private final Clock clock;
-    private final HttpClient http;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, GatewaySession> sessions = new ConcurrentHashMap<>();
     private final Map<String, Boolean> acceptsStateless = new ConcurrentHashMap<>();
     private final ScheduledExecutorService sweeper;
+    private final Outcomes outcomes;
 
     public McpGateway(McpConfig config, RequestService service, ToolPins pins, Policy policy, Clock clock) {
         this.config = config;
@@ -61,11 +60,7 @@ public final class McpGateway implements AutoCloseable {
         this.pins = pins;
         this.policy = policy;
         this.clock = clock;
-        this.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1) // no h2c upgrade attempt on every plain-http POST
-                .connectTimeout(Duration.ofSeconds(5))
-                .executor(Executors.newVirtualThreadPerTaskExecutor())
-                .build();
+        this.outcomes = new Outcomes(service);
         this.sweeper = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform()
                 .name("countersign-mcp-sessions")
                 .daemon(true)
@@ -79,6 +74,10 @@ public final class McpGateway implements AutoCloseable {
 
     RequestService service() {
         return service;
+    }
+
+    Outcomes outcomes() {
+        return outcomes;
     }
 
     ToolPins pins() {
@@ -182,7 +181,13 @@ public final class McpGateway implements AutoCloseable {
 
     /** Opens a connection to the upstream, or throws {@link GatewaySession.UpstreamException}. */
     UpstreamConnection connect(McpConfig.Upstream upstream, UpstreamConnection.Listener listener) {
-        if (!upstream.isStdio()) return new HttpUpstream(upstream, http, listener, config.requestTimeout());
+        if (!upstream.isStdio()) {
+            try {
+                return new HttpUpstream(upstream, listener, config.requestTimeout());
+            } catch (IllegalArgumentException e) {
+                throw new GatewaySession.UpstreamException("the MCP server " + upstream.name() + ": " + e.getMessage());
+            }
+        }
         try {
             return StdioUpstream.start(upstream, listener, config.logPayloads());
         } catch (IOException e) {
@@ -217,6 +222,6 @@ public final class McpGateway implements AutoCloseable {
         sweeper.shutdownNow();
         sessions.values().forEach(GatewaySession::close);
         sessions.clear();
-        http.close();
+        outcomes.close();
     }
 }

@@ -13,11 +13,13 @@ import io.countersign.core.RefusedException;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
 import io.countersign.core.RequestNotFoundException;
+import io.countersign.core.RequestService.OutcomeReport;
 import io.countersign.core.RequestState;
 import io.countersign.core.Resource;
 import io.countersign.core.ToolPins;
 import io.countersign.core.json.CanonicalJson;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * {@code tools/call} and {@code tools/list} of one session.
  *
  * <p>A call becomes an action request of type {@code mcp.tool} on the resource {@code
- * upstream/tool}, its params exactly the call's arguments, so the digest binds them. Allowed, its
- * grant is redeemed and the call forwarded; the result's hash and {@code isError} are recorded as the
- * outcome. Denied, the agent gets an {@code isError} result with the reason and the request id.
+ * upstream/tool}, its params exactly the call's arguments, so the digest binds them. Allowed, it is
+ * stored with its grant redeemed in one write and the call forwarded; the result's hash and {@code
+ * isError} are recorded as the outcome once the agent has the answer ({@link Outcomes}). Denied, the agent gets an {@code isError} result with the reason and the request id.
  * Needing approval, the call is held (with progress, if the agent asked for it) until it is decided
  * or the hold time passes; then an {@code isError} result names the request, and the identical call,
  * retried, resumes that request ({@link io.countersign.core.RequestService#submitOrResume}) and runs
@@ -105,7 +107,8 @@ final class ToolCalls {
         listed = true;
     }
 
-    ObjectNode call(ObjectNode m, Outbound reply) {
+    /** A call's answer; its outcome is recorded by what it leaves in {@code afterReply}, once the agent has the answer. */
+    ObjectNode call(ObjectNode m, Outbound reply, List<Runnable> afterReply) {
         JsonNode id = m.get("id");
         ObjectNode params = JsonRpc.params(m);
         String tool = params.path("name").asText("");
@@ -130,19 +133,32 @@ final class ToolCalls {
         }
         Request r;
         try {
-            r = gateway.service().submitToRunNow(session.agent(), action).request();
+            r = submit(action);
         } catch (RefusedException e) {
             return result(id, "Countersign refused this call: " + e.getMessage(), true);
         }
         return switch (r.state()) {
-            case APPROVED -> run(m, reply, r);
-            case PENDING -> hold(m, reply, r);
+            case APPROVED -> run(m, reply, r, afterReply);
+            case PENDING -> hold(m, reply, r, afterReply);
             default -> result(id, refusedText(r), true);
         };
     }
 
+    /** Submits a call; earlier calls' outcomes that wait to be recorded ride in the same write ({@link Outcomes}). */
+    private Request submit(ActionRequest action) {
+        List<OutcomeReport> carried = gateway.outcomes().take();
+        try {
+            return gateway.service()
+                    .submitToRunNow(session.agent(), action, carried)
+                    .request();
+        } catch (RuntimeException e) { // then none of them was written
+            gateway.outcomes().giveBack(carried);
+            throw e;
+        }
+    }
+
     /** Waits for the decision, with progress; runs the call if it is approved in time. */
-    private ObjectNode hold(ObjectNode m, Outbound reply, Request pending) {
+    private ObjectNode hold(ObjectNode m, Outbound reply, Request pending, List<Runnable> afterReply) {
         JsonNode id = m.get("id");
         JsonNode token = m.path("params").path("_meta").get("progressToken");
         Held held = new Held(pending.id(), Thread.currentThread());
@@ -171,7 +187,7 @@ final class ToolCalls {
             return result(id, "Cancelled by the client; request " + pending.id() + " was withdrawn.", true);
         }
         return switch (r.state()) {
-            case APPROVED -> run(m, reply, r);
+            case APPROVED -> run(m, reply, r, afterReply);
             case PENDING ->
                 result(
                         id,
@@ -182,8 +198,8 @@ final class ToolCalls {
         };
     }
 
-    /** Redeems the grant, forwards the call, records what came of it. */
-    private ObjectNode run(ObjectNode m, Outbound reply, Request approved) {
+    /** Redeems the grant, forwards the call, and leaves the recording of what came of it for after the answer. */
+    private ObjectNode run(ObjectNode m, Outbound reply, Request approved, List<Runnable> afterReply) {
         JsonNode id = m.get("id");
         if (!approved.grant().isRedeemed()) { // allowed calls come redeemed already (submitToRunNow)
             try {
@@ -199,36 +215,39 @@ final class ToolCalls {
         try {
             response = session.call(m, reply);
         } catch (GatewaySession.UpstreamException e) {
-            outcome(approved.id(), Outcome.Status.FAILED, null, "upstream failure: " + e.getMessage());
+            Instant at = gateway.clock().instant();
+            afterReply.add(() ->
+                    outcome(approved.id(), Outcome.Status.FAILED, null, "upstream failure: " + e.getMessage(), at));
             throw e;
         }
+        Instant at = gateway.clock().instant();
         JsonNode result = response.get("result");
         if (result == null) {
-            outcome(
-                    approved.id(),
-                    Outcome.Status.FAILED,
-                    null,
-                    "JSON-RPC error " + response.path("error").path("code").asInt());
+            String detail =
+                    "JSON-RPC error " + response.path("error").path("code").asInt();
+            afterReply.add(() -> outcome(approved.id(), Outcome.Status.FAILED, null, detail, at));
         } else {
             boolean isError = result.path("isError").asBoolean(false);
-            outcome(
-                    approved.id(), isError ? Outcome.Status.FAILED : Outcome.Status.EXECUTED,
-                    CanonicalJson.sha256Hex(result), isError ? "isError" : null);
+            afterReply.add(() -> outcome(
+                    approved.id(),
+                    isError ? Outcome.Status.FAILED : Outcome.Status.EXECUTED,
+                    result,
+                    isError ? "isError" : null,
+                    at));
         }
         return response;
     }
 
     /**
-     * Records what came of a call after the agent has its answer: the grant was redeemed (durably)
-     * before the call was forwarded, so this record is off the call's path.
+     * Hands what came of a call to {@link Outcomes}, which records it with the next submission (or
+     * soon after): the grant was redeemed durably before the call was forwarded, so this record is
+     * off the call's path. The result's hash is taken here, after the answer has gone.
      */
-    private void outcome(RequestId request, Outcome.Status status, String sha256, String detail) {
-        Thread.ofVirtual().name("mcp-outcome").start(() -> record(request, status, sha256, detail));
-    }
-
-    private void record(RequestId request, Outcome.Status status, String sha256, String detail) {
+    private void outcome(RequestId request, Outcome.Status status, JsonNode result, String detail, Instant at) {
         try {
-            gateway.service().reportOutcome(request, session.agent(), status, sha256, detail);
+            String sha256 = result == null ? null : CanonicalJson.sha256Hex(result);
+            gateway.outcomes()
+                    .add(new OutcomeReport(request, session.agent(), new Outcome(status, sha256, detail, at)));
         } catch (RuntimeException e) { // the call ran; a failed record must not hide its result
             LOG.error("could not record the outcome of {}: {}", request, e.getMessage());
         }

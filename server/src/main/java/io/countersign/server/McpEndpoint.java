@@ -63,7 +63,7 @@ final class McpEndpoint {
         Principal agent = agent(req);
         JsonNode message;
         try {
-            message = JsonRpc.parse(new String(Bodies.bytes(req), StandardCharsets.UTF_8));
+            message = JsonRpc.parse(Bodies.bytes(req));
         } catch (JsonRpc.MalformedMessageException e) {
             throw rpcError(400, null, JsonRpc.PARSE_ERROR, "Parse error: " + e.getMessage());
         }
@@ -193,7 +193,7 @@ final class McpEndpoint {
     private static void send(ServerResponse res, int status, ObjectNode body) {
         res.status(Status.create(status));
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
-        res.send(JsonRpc.write(body).getBytes(StandardCharsets.UTF_8));
+        res.send(JsonRpc.bytes(body));
     }
 
     /** A JSON-RPC error sent as the whole HTTP response, with its status; the routing writes it. */
@@ -235,7 +235,7 @@ final class McpEndpoint {
             boolean last =
                     requestId != null && JsonRpc.kind(m) == JsonRpc.Kind.RESPONSE && requestId.equals(m.get("id"));
             if (last && m.has("error")) failed = true;
-            byte[] json = JsonRpc.write(m).getBytes(StandardCharsets.UTF_8);
+            byte[] json = JsonRpc.bytes(m);
             if (sse == null && last) {
                 res.header(HeaderNames.CONTENT_TYPE, "application/json");
                 res.send(json);

@@ -326,6 +326,28 @@ class McpGatewayTest {
     }
 
     @Test
+    void callsBackToBackEachHaveTheirOutcomeRecordedDurably() throws Exception {
+        start(Duration.ofSeconds(30), everything());
+        McpSyncClient c = client("deploy-bot", "everything");
+        for (int i = 0; i < 5; i++)
+            assertThat(text(call(c, "echo", Map.of("message", "call " + i)))).contains("call " + i);
+        c.closeGracefully();
+        clients.remove(c);
+        McpConfig mcp = fx.server().config().mcp();
+
+        fx.close(); // each outcome rode with the next call's write; the last, with none to ride, by its timer or
+        // at close
+        fx = new ServerFixture(data, null, Path.of("src/test/resources/mcp-policy.yaml"), mcp);
+
+        List<Request> executed = fx.server().service().list(BOT, RequestState.EXECUTED, 10);
+        assertThat(executed).hasSize(5);
+        for (Request r : executed) {
+            assertThat(r.outcome().resultSha256()).matches("[0-9a-f]{64}");
+            assertThat(eventTypes(r.id())).endsWith("grant.redeemed", "request.executed");
+        }
+    }
+
+    @Test
     void anUpstreamOverStreamableHttpIsReachedThroughTheGateway() throws Exception {
         int port;
         try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {

@@ -20,11 +20,17 @@ import org.slf4j.LoggerFactory;
  */
 final class Migrations {
     private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
-    static final List<String> SQLITE = List.of("V1__requests.sql", "V2__ledger.sql", "V3__mcp.sql", "V4__channels.sql");
+    static final List<String> SQLITE =
+            List.of("V1__requests.sql", "V2__ledger.sql", "V3__mcp.sql", "V4__channels.sql", "V5__requests_digest.sql");
 
     private Migrations() {}
 
     static void apply(Connection c, String dialect) throws SQLException {
+        apply(c, dialect, SQLITE.size());
+    }
+
+    /** Migrates up to schema version {@code upTo} only: for tests that need a database as an older release left it. */
+    static void apply(Connection c, String dialect, int upTo) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                     + " applied_at INTEGER NOT NULL)");
@@ -34,7 +40,7 @@ final class Migrations {
             throw new SQLException("the database is at schema version " + current + " but this build knows only "
                     + SQLITE.size() + "; use a newer Countersign");
         }
-        for (int v = current + 1; v <= SQLITE.size(); v++) applyOne(c, dialect, v, SQLITE.get(v - 1));
+        for (int v = current + 1; v <= upTo; v++) applyOne(c, dialect, v, SQLITE.get(v - 1));
     }
 
     private static int currentVersion(Connection c) throws SQLException {

@@ -171,13 +171,6 @@ final class Sql {
         }
     }
 
-    /** The leaf bytes: the event's canonical JSON, with its own index in the log. */
-    static String leaf(LedgerEvent e, long index) {
-        ObjectNode o = e.toJson();
-        o.put("index", index);
-        return CanonicalJson.canonicalize(o);
-    }
-
     /** A stored leaf from before the ledger existed, given its index (canonical JSON again). */
     static String withIndex(String body, long index) {
         try {

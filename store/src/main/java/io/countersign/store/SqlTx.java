@@ -25,26 +25,79 @@ import java.util.Optional;
 
 /** The writer's view of the database inside a transaction. Used only on the writer thread. */
 final class SqlTx implements Tx {
-    /** Rows of the largest multi-row INSERT: a power of two, and at 5 parameters a row far under SQLite's 32,766. */
+    /** Rows of the largest multi-row INSERT: a power of two, and at up to 8 parameters a row far under SQLite's 32,766. */
     static final int ROWS_PER_INSERT = 64;
+
+    /** Open requests by requester and digest, newest first: answered from requests_open_by_digest. */
+    static final String FIND_OPEN = "SELECT doc FROM requests WHERE requester = ? AND digest = ?"
+            + " AND state IN ('pending', 'approved') ORDER BY id DESC";
 
     private final Connection c;
     private final Sequencer sequencer;
     private final Map<String, PreparedStatement> statements = new HashMap<>();
+    private final Map<String, MultiRow> multiRows = new HashMap<>();
     private final List<Node> pendingNodes = new ArrayList<>();
+    /** In insertion order, so that rows go in by id as they come (ids grow with time). */
+    private final Map<RequestId, NewRequest> newRequests = new java.util.LinkedHashMap<>();
+    /** The requests the running work inserted, dropped if it fails. */
+    private final List<RequestId> newInWork = new ArrayList<>();
+
+    private GroupCommitter.Savepoints savepoints;
+    private boolean savepointSet;
 
     SqlTx(Connection c, Sequencer sequencer) {
         this.c = c;
         this.sequencer = sequencer;
     }
 
-    /** The transaction's connection, for the store's other tables (tool pins, deliveries). */
+    /**
+     * The transaction's connection, for the store's other tables (tool pins, deliveries). Inside a work
+     * it may be written to, so the work's savepoint is set first.
+     */
     Connection connection() {
+        beforeWrite();
         return c;
+    }
+
+    /**
+     * Starts a work: its savepoint is set only before its first write ({@link #beforeWrite}), since a
+     * savepoint makes SQLite keep a copy of every page the work then changes that the batch had
+     * changed already (the right-hand leaf of every table and index it inserts into), in case of a
+     * rollback; a work that only reads, or whose rows wait for the batch ({@link #append}), needs none.
+     */
+    void beginWork(GroupCommitter.Savepoints savepoints) {
+        this.savepoints = savepoints;
+        this.savepointSet = false;
+        newInWork.clear();
+    }
+
+    /** The running work failed: the requests it inserted are not inserted. */
+    void dropWork() {
+        newInWork.forEach(newRequests::remove);
+        newInWork.clear();
+    }
+
+    /** Ends a work; true if it set its savepoint, which the caller then releases or rolls back to. */
+    boolean endWork() {
+        boolean set = savepointSet;
+        savepoints = null;
+        savepointSet = false;
+        return set;
+    }
+
+    private void beforeWrite() {
+        if (savepoints == null || savepointSet) return;
+        run(() -> {
+            savepoints.set();
+            return null;
+        });
+        savepointSet = true;
     }
 
     @Override
     public Optional<Request> find(RequestId id) {
+        NewRequest added = newRequests.get(id);
+        if (added != null) return Optional.of(added.request());
         return run(() -> {
             PreparedStatement s = statement("SELECT doc FROM requests WHERE id = ?");
             s.setString(1, id.value());
@@ -56,23 +109,52 @@ final class SqlTx implements Tx {
 
     @Override
     public void insert(Request r) {
-        exec(
-                "INSERT INTO requests (id, requester, state, created_at, expires_at, grant_expires_at, doc)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                s -> {
-                    s.setString(1, r.id().value());
-                    s.setString(2, r.requester().id());
-                    s.setString(3, r.state().wire());
-                    s.setLong(4, r.createdAt().toEpochMilli());
+        insert(r, Sql.doc(r));
+    }
+
+    /**
+     * Takes {@code r}, with its doc as its caller serialised it before the write, into the batch; its
+     * row is inserted with the batch's ({@link #insertRequests}), so that the work writes nothing
+     * itself and needs no savepoint. Until then this transaction's reads see it from here.
+     */
+    @Override
+    public void insert(Request r, String doc) {
+        if (newRequests.putIfAbsent(r.id(), new NewRequest(r, doc)) != null) {
+            throw new StorageException("request " + r.id() + " is already in this batch", null);
+        }
+        newInWork.add(r.id());
+    }
+
+    /** A request inserted in this batch, waiting for {@link #insertRequests}. */
+    private record NewRequest(Request request, String doc) {}
+
+    /** Inserts the rows of the requests this batch's works inserted, in a few multi-row statements. */
+    void insertRequests() {
+        List<NewRequest> rows = List.copyOf(newRequests.values());
+        newRequests.clear();
+        insertAll(
+                "INSERT INTO requests (id, requester, state, created_at, expires_at, grant_expires_at, digest, doc)",
+                "(?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+                (s, i, row) -> {
+                    Request r = row.request();
+                    s.setString(i, r.id().value());
+                    s.setString(i + 1, r.requester().id());
+                    s.setString(i + 2, r.state().wire());
+                    s.setLong(i + 3, r.createdAt().toEpochMilli());
                     setNullableLong(
-                            s, 5, r.expiresAt() == null ? null : r.expiresAt().toEpochMilli());
-                    setNullableLong(s, 6, Sql.grantExpiry(r));
-                    s.setString(7, Sql.doc(r));
+                            s,
+                            i + 4,
+                            r.expiresAt() == null ? null : r.expiresAt().toEpochMilli());
+                    setNullableLong(s, i + 5, Sql.grantExpiry(r));
+                    s.setString(i + 6, r.digest());
+                    s.setString(i + 7, row.doc());
                 });
     }
 
     @Override
     public void update(Request r) {
+        if (newRequests.computeIfPresent(r.id(), (id, added) -> new NewRequest(r, Sql.doc(r))) != null) return;
         int n = execCount("UPDATE requests SET state = ?, grant_expires_at = ?, doc = ? WHERE id = ?", s -> {
             s.setString(1, r.state().wire());
             setNullableLong(s, 2, Sql.grantExpiry(r));
@@ -82,10 +164,13 @@ final class SqlTx implements Tx {
         if (n != 1) throw new StorageException("request " + r.id() + " to update does not exist", null);
     }
 
-    /** Takes the event's index and leaf now; its row is inserted with the batch's ({@link #insertLeaves}). */
+    /**
+     * Takes the event's index and leaf now, splicing the index into the leaf its caller canonicalised;
+     * its row is inserted with the batch's ({@link #insertLeaves}).
+     */
     @Override
-    public void append(LedgerEvent e) {
-        sequencer.appended(e, Sql.leaf(e, sequencer.nextIndex()));
+    public void append(LedgerEvent.Prepared e) {
+        sequencer.appended(e.event(), e.leafAt(sequencer.nextIndex()));
     }
 
     /** Inserts the rows of the batch's appended events. */
@@ -130,15 +215,24 @@ final class SqlTx implements Tx {
      * serve every batch size.
      */
     private <T> void insertAll(String into, String row, List<T> rows, RowBinder<T> binder) {
-        int columns = (int) row.chars().filter(ch -> ch == '?').count();
+        MultiRow statements = multiRows.computeIfAbsent(into, k -> MultiRow.of(into, row));
         int from = 0;
         while (from < rows.size()) {
             int n = Integer.highestOneBit(Math.min(rows.size() - from, ROWS_PER_INSERT));
             List<T> chunk = rows.subList(from, from + n);
-            exec(into + " VALUES " + row + (", " + row).repeat(n - 1), s -> {
-                for (int i = 0; i < chunk.size(); i++) binder.bind(s, 1 + i * columns, chunk.get(i));
+            exec(statements.sql()[Integer.numberOfTrailingZeros(n)], s -> {
+                for (int i = 0; i < chunk.size(); i++) binder.bind(s, 1 + i * statements.columns(), chunk.get(i));
             });
             from += n;
+        }
+    }
+
+    /** The text of one multi-row INSERT for each power of two of rows, made once rather than per batch. */
+    private record MultiRow(int columns, String[] sql) {
+        static MultiRow of(String into, String row) {
+            String[] sql = new String[Integer.numberOfTrailingZeros(ROWS_PER_INSERT) + 1];
+            for (int k = 0; k < sql.length; k++) sql[k] = into + " VALUES " + row + (", " + row).repeat((1 << k) - 1);
+            return new MultiRow((int) row.chars().filter(ch -> ch == '?').count(), sql);
         }
     }
 
@@ -187,19 +281,31 @@ final class SqlTx implements Tx {
 
     @Override
     public Optional<Request> findOpen(String requester, String digest) {
+        Optional<Request> added = newRequests.values().stream()
+                .map(NewRequest::request)
+                .filter(r -> r.requester().id().equals(requester) && r.digest().equals(digest) && isOpen(r))
+                .max(Comparator.comparing(r -> r.id().value()));
+        if (added.isPresent()) return added; // open, and newer than the committed ones as ids grow with time
         return run(() -> {
-            PreparedStatement s = statement("SELECT doc FROM requests WHERE requester = ?"
-                    + " AND json_extract(doc, '$.digest') = ? AND state IN ('pending', 'approved') ORDER BY id DESC");
+            PreparedStatement s = statement(FIND_OPEN);
             s.setString(1, requester);
             s.setString(2, digest);
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
                     Request r = Sql.request(rs.getString(1));
-                    if (r.state() == RequestState.PENDING || !r.grant().isRedeemed()) return Optional.of(r);
+                    if (isOpen(r)) return Optional.of(r);
                 }
                 return Optional.empty();
             }
         });
+    }
+
+    /** Pending, or approved with its grant unused. */
+    private static boolean isOpen(Request r) {
+        return r.state() == RequestState.PENDING
+                || r.state() == RequestState.APPROVED
+                        && r.grant() != null
+                        && !r.grant().isRedeemed();
     }
 
     @Override
@@ -209,6 +315,7 @@ final class SqlTx implements Tx {
 
     @Override
     public void putToolPin(ToolPin pin) {
+        beforeWrite();
         run(() -> {
             PinSql.put(c, pin);
             return null;
@@ -228,6 +335,7 @@ final class SqlTx implements Tx {
     }
 
     private int execCount(String sql, Binder binder) {
+        beforeWrite();
         return run(() -> {
             PreparedStatement s = statement(sql);
             binder.bind(s);
@@ -235,14 +343,15 @@ final class SqlTx implements Tx {
         });
     }
 
-    /** The writer prepares each statement once and keeps it for the life of its connection. */
+    /**
+     * The writer prepares each statement once and keeps it for the life of its connection. Every use
+     * binds every parameter, so none are cleared between uses (a call into SQLite saved per statement).
+     */
     private PreparedStatement statement(String sql) throws SQLException {
         PreparedStatement s = statements.get(sql);
         if (s == null) {
             s = c.prepareStatement(sql);
             statements.put(sql, s);
-        } else {
-            s.clearParameters();
         }
         return s;
     }
@@ -250,6 +359,8 @@ final class SqlTx implements Tx {
     /** After a failed commit: drop any queued rows and batched statements that did not run. */
     void clearBatches() {
         pendingNodes.clear();
+        newRequests.clear();
+        newInWork.clear();
         for (PreparedStatement s : statements.values()) {
             try {
                 s.clearBatch();

@@ -69,7 +69,7 @@ public final class SqliteStore implements RequestStore {
         this.integrityProblem = check.problem();
         this.sequencer = new Sequencer(ledger, check.tree(), check.latest(), check.problem() != null);
         this.writer = new GroupCommitter(writeConnection, sequencer, this::mirror);
-        this.walCheckpointer = new WalCheckpointer(checkpointConnection, writer::commits);
+        this.walCheckpointer = new WalCheckpointer(checkpointConnection, writer::commits, writer::restartLog);
     }
 
     /**
@@ -146,6 +146,9 @@ public final class SqliteStore implements RequestStore {
             s.execute("PRAGMA synchronous = FULL");
             // Only the writer commits; the WalCheckpointer does most of the copying back before this.
             if (!readOnly) s.execute("PRAGMA wal_autocheckpoint = " + WalCheckpointer.WRITER_PAGES);
+            // Each work runs in a savepoint, which keeps the pages it changes in a sub-journal; past 64 KiB
+            // a batch's sub-journal went to a temporary file, a write per page. In memory it is freed at commit.
+            s.execute("PRAGMA temp_store = MEMORY");
             s.execute("PRAGMA foreign_keys = ON");
             if (readOnly) s.execute("PRAGMA query_only = ON");
         }

@@ -351,6 +351,60 @@ abstract class RequestServiceContract {
     }
 
     @Test
+    void aResumedSubmissionReturnsTheOpenRequestForItsRequesterAndDigest() {
+        Request first = service.submitOrResume(BOT, Demo.piiExport("customers")).request();
+        assertThat(first.state()).isEqualTo(RequestState.PENDING);
+        RequestService.Submitted again = service.submitOrResume(BOT, Demo.piiExport("customers"));
+        assertThat(again.replayed()).isTrue();
+        assertThat(again.request().id()).isEqualTo(first.id());
+        RequestService.Submitted other = service.submitOrResume(BOT, Demo.piiExport("orders"));
+        assertThat(other.replayed()).isFalse();
+        assertThat(other.request().id()).isNotEqualTo(first.id());
+        assertThat(service.submitOrResume(BOT, Demo.piiExport("orders"))
+                        .request()
+                        .id())
+                .isEqualTo(other.request().id());
+    }
+
+    @Test
+    void aResumedSubmissionReturnsTheApprovedRequestUntilItsGrantIsUsed() {
+        Request first = service.submitOrResume(BOT, Demo.piiExport("customers")).request();
+        service.review(first.id(), BOB, Verdict.APPROVE, "ok", "api", null);
+        service.review(first.id(), CAROL, Verdict.APPROVE, "ok", "api", null);
+        assertThat(service.submitOrResume(BOT, Demo.piiExport("customers"))
+                        .request()
+                        .id())
+                .isEqualTo(first.id());
+        service.redeem(first.id(), BOT, first.digest());
+        RequestService.Submitted after = service.submitOrResume(BOT, Demo.piiExport("customers"));
+        assertThat(after.replayed()).isFalse();
+        assertThat(after.request().state()).isEqualTo(RequestState.PENDING);
+        assertThat(after.request().id()).isNotEqualTo(first.id());
+    }
+
+    @Test
+    void aResumedSubmissionAfterTheOpenRequestExpiredOrWasDeniedAsksAgain() {
+        Request first = service.submitOrResume(BOT, Demo.piiExport("customers")).request();
+        clock.advance(Duration.ofHours(2));
+        assertThat(service.expireDue(100)).isEqualTo(1);
+        Request second =
+                service.submitOrResume(BOT, Demo.piiExport("customers")).request();
+        assertThat(second.id()).isNotEqualTo(first.id());
+        service.review(second.id(), BOB, Verdict.DENY, "no", "api", null);
+        Request third = service.submitOrResume(BOT, Demo.piiExport("customers")).request();
+        assertThat(third.id()).isNotIn(first.id(), second.id());
+        assertThat(third.state()).isEqualTo(RequestState.PENDING);
+    }
+
+    @Test
+    void anAllowedSubmissionIsNeverResumed() {
+        Request first = service.submitOrResume(BOT, Demo.readQuery()).request();
+        RequestService.Submitted again = service.submitOrResume(BOT, Demo.readQuery());
+        assertThat(again.replayed()).isFalse();
+        assertThat(again.request().id()).isNotEqualTo(first.id());
+    }
+
+    @Test
     void aReadPastThePendingTtlRecordsTheExpiryBeforeTheSweeperRuns() {
         Request r = pendingExport();
         clock.advance(Duration.ofMinutes(30));

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.MathContext;
@@ -17,6 +18,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The JSON Canonicalization Scheme (RFC 8785): the one byte form of a JSON value that digests and
@@ -30,11 +32,12 @@ import java.util.Map;
  * exactly as I-JSON numbers and are refused rather than silently rounded: a digest must never
  * cover a value other than the one the client sent.
  *
- * <p>Every ledger leaf, and the hashes inside its events, are made here on the store's single writer
- * thread, where every microsecond is one that all writers wait for; so the common case is kept
- * cheap: a string with nothing to escape is copied whole, an integer that fits a long is written
- * without {@link BigInteger}, and an object's members are sorted in an array rather than a list of
- * copies.
+ * <p>Every digest, ledger leaf and the hashes inside its events are made here, for every request;
+ * so the common case is kept cheap: a string with nothing to escape is copied whole, an integer that
+ * fits a long is written without {@link BigInteger}, and an object's members are sorted in an array
+ * rather than a list of copies. A leaf carries its own index, which only the store's single writer
+ * can give; {@link #slot} canonicalises the rest on the caller's thread, so that the writer, whose
+ * every microsecond all writers wait for, only splices the number in.
  */
 public final class CanonicalJson {
     private static final long MAX_SAFE_INTEGER = 9_007_199_254_740_992L; // 2^53
@@ -58,6 +61,66 @@ public final class CanonicalJson {
         StringBuilder out = new StringBuilder(1024); // a ledger leaf, about 600 bytes, without growing
         write(value, out);
         return out.toString();
+    }
+
+    /**
+     * The canonical form of {@code object} with one more member, {@code name}, whose integer value is
+     * filled in later: {@code slot.with(v)} is exactly {@code canonicalize(object)} with {@code name:
+     * v} put in it (a member already called {@code name} is replaced). The ledger's single sequencer
+     * gives each leaf its index, so a leaf is canonicalised ahead of its write, off the writer thread,
+     * and only the index is spliced in there.
+     */
+    public static Slot slot(ObjectNode object, String name) {
+        StringBuilder out = new StringBuilder(1024);
+        int at = -1;
+        boolean first = true;
+        out.append('{');
+        for (Map.Entry<String, JsonNode> member : sortedMembers(object)) {
+            int order = member.getKey().compareTo(name);
+            if (order == 0) continue;
+            if (order > 0 && at < 0) {
+                at = slotAt(out, name, first);
+                first = false;
+            }
+            if (!first) out.append(',');
+            first = false;
+            writeString(member.getKey(), out);
+            out.append(':');
+            write(member.getValue(), out);
+        }
+        if (at < 0) at = slotAt(out, name, first);
+        out.append('}');
+        return new Slot(out.substring(0, at), out.substring(at));
+    }
+
+    /** Writes the open member's name; its value goes where this returns. */
+    private static int slotAt(StringBuilder out, String name, boolean first) {
+        if (!first) out.append(',');
+        writeString(name, out);
+        out.append(':');
+        return out.length();
+    }
+
+    /**
+     * A canonical object with one integer member left open ({@link #slot}).
+     *
+     * @param before the text up to the member's value
+     * @param after the text from just after the member's value, starting with {@code ,} or {@code }}
+     */
+    public record Slot(String before, String after) {
+        public Slot {
+            Objects.requireNonNull(before, "before");
+            Objects.requireNonNull(after, "after");
+        }
+
+        /** The canonical text with {@code value} in the slot; within ±2^53, as canonical numbers are. */
+        public String with(long value) {
+            if (value < -MAX_SAFE_INTEGER || value > MAX_SAFE_INTEGER) {
+                throw new NotCanonicalizableException(
+                        "integer " + value + " is outside the exactly representable range ±2^53 (I-JSON)");
+            }
+            return before + value + after;
+        }
     }
 
     /** The canonical form of {@code value} as UTF-8 bytes. */
@@ -91,10 +154,15 @@ public final class CanonicalJson {
         }
     }
 
-    private static void writeObject(JsonNode node, StringBuilder out) {
+    private static Map.Entry<String, JsonNode>[] sortedMembers(JsonNode node) {
         @SuppressWarnings("unchecked")
         Map.Entry<String, JsonNode>[] members = node.properties().toArray(new Map.Entry[0]);
         Arrays.sort(members, BY_NAME);
+        return members;
+    }
+
+    private static void writeObject(JsonNode node, StringBuilder out) {
+        Map.Entry<String, JsonNode>[] members = sortedMembers(node);
         out.append('{');
         for (int i = 0; i < members.length; i++) {
             if (i > 0) out.append(',');

@@ -62,9 +62,24 @@ public interface RequestStore extends AutoCloseable {
 
         void insert(Request request);
 
+        /**
+         * {@link #insert(Request)}, given the request's JSON as {@link io.countersign.core.json.Json#mapper()}
+         * writes it, made ahead of the write on the caller's thread: a store that keeps that form
+         * stores {@code json} as it is rather than serialising again on its single writer.
+         */
+        default void insert(Request request, String json) {
+            insert(request);
+        }
+
         void update(Request request);
 
-        void append(LedgerEvent event);
+        /** Appends {@code event} to the ledger, in this transaction. */
+        default void append(LedgerEvent event) {
+            append(event.prepare());
+        }
+
+        /** Appends an event whose leaf was canonicalised ahead of the write ({@link LedgerEvent#prepare()}). */
+        void append(LedgerEvent.Prepared event);
 
         /** The request an earlier submission with this key made, and the fingerprint of that submission. */
         Optional<IdempotentSubmission> idempotent(String requester, String key);

@@ -225,6 +225,44 @@ class CanonicalJsonTest {
                 .isEqualTo(CanonicalJson.canonicalize(value));
     }
 
+    @Property(tries = 300)
+    void aSlotFilledInIsTheCanonicalFormWithThatMember(
+            @ForAll("objects") ObjectNode object, @ForAll("names") String name, @ForAll long value) {
+        long safe = value % (1L << 53);
+        ObjectNode with = object.deepCopy();
+        with.put(name, safe);
+        assertThat(CanonicalJson.slot(object, name).with(safe)).isEqualTo(CanonicalJson.canonicalize(with));
+    }
+
+    @Test
+    void aSlotReplacesAMemberOfTheSameName() {
+        ObjectNode o = F.objectNode().put("type", "x").put("index", "old").put("at", "t");
+        assertThat(CanonicalJson.slot(o, "index").with(7)).isEqualTo("{\"at\":\"t\",\"index\":7,\"type\":\"x\"}");
+        assertThat(CanonicalJson.slot(F.objectNode(), "index").with(0)).isEqualTo("{\"index\":0}");
+    }
+
+    @Test
+    void aSlotRefusesIntegersBeyondTwoToThe53() {
+        CanonicalJson.Slot slot = CanonicalJson.slot(F.objectNode(), "index");
+        assertThatThrownBy(() -> slot.with((1L << 53) + 1)).isInstanceOf(NotCanonicalizableException.class);
+    }
+
+    @Provide
+    Arbitrary<ObjectNode> objects() {
+        return Arbitraries.maps(Arbitraries.oneOf(text(), Arbitraries.of("index", "id", "at", "type")), json())
+                .ofMaxSize(6)
+                .map(m -> {
+                    ObjectNode o = F.objectNode();
+                    m.forEach(o::set);
+                    return o;
+                });
+    }
+
+    @Provide
+    Arbitrary<String> names() {
+        return Arbitraries.oneOf(Arbitraries.of("index", "", "\uffff", "a"), text());
+    }
+
     @Provide
     Arbitrary<String> texts() {
         return text();
