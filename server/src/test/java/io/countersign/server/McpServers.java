@@ -1,10 +1,8 @@
 package io.countersign.server;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The real MCP servers the gateway's tests put behind Countersign, from npm ({@code
@@ -17,25 +15,12 @@ final class McpServers {
 
     private McpServers() {}
 
-    static synchronized void install() {
-        if (Files.isDirectory(DIR.resolve("node_modules/@modelcontextprotocol/server-everything"))
-                && Files.isDirectory(DIR.resolve("node_modules/@modelcontextprotocol/server-filesystem"))
-                && Files.isDirectory(DIR.resolve("node_modules/@modelcontextprotocol/sdk"))) return;
-        try {
-            Process p = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund")
-                    .directory(DIR.toFile())
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0)
-                throw new AssertionError("'npm ci' in " + DIR + " failed; run it by hand to see why");
-        } catch (IOException e) {
-            throw new AssertionError("the MCP tests need Node.js and npm (Debian: apt-get install nodejs npm),"
-                    + " then 'npm ci' in " + DIR + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+    static void install() {
+        NpmPackages.install(
+                DIR,
+                "@modelcontextprotocol/server-everything",
+                "@modelcontextprotocol/server-filesystem",
+                "@modelcontextprotocol/sdk");
     }
 
     static List<String> filesystem(Path root) {

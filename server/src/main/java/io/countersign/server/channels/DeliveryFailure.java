@@ -31,6 +31,20 @@ public final class DeliveryFailure extends Exception {
         return new DeliveryFailure(message, false, Duration.ZERO);
     }
 
+    /** The wait an HTTP peer asked for with {@code Retry-After: <seconds>} (at most an hour), or zero. */
+    static Duration requestedWait(java.net.http.HttpResponse<?> res) {
+        return res.headers()
+                .firstValue("retry-after")
+                .map(v -> {
+                    try {
+                        return Duration.ofSeconds(Math.min(3600, Math.max(0, Long.parseLong(v.strip()))));
+                    } catch (NumberFormatException e) {
+                        return Duration.ZERO;
+                    }
+                })
+                .orElse(Duration.ZERO);
+    }
+
     public boolean retryable() {
         return retryable;
     }

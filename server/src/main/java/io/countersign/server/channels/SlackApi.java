@@ -47,7 +47,8 @@ final class SlackApi {
         HttpResponse<String> res = send(method, req, timeout);
         int status = res.statusCode();
         if (status == 429)
-            throw DeliveryFailure.retryAfter("slack " + method + " answered 429 (rate limited)", retryAfter(res));
+            throw DeliveryFailure.retryAfter(
+                    "slack " + method + " answered 429 (rate limited)", DeliveryFailure.requestedWait(res));
         if (status >= 500) throw DeliveryFailure.retry("slack " + method + " answered " + status);
         if (status != 200) throw DeliveryFailure.permanent("slack " + method + " answered " + status);
         return ok(method, res);
@@ -103,21 +104,8 @@ final class SlackApi {
         String error = answer == null ? "" : answer.path("error").asText("");
         if (!CODE.matcher(error).matches()) error = "unknown_error";
         String message = "slack " + method + ": " + error;
-        if (error.equals("ratelimited")) throw DeliveryFailure.retryAfter(message, retryAfter(res));
+        if (error.equals("ratelimited")) throw DeliveryFailure.retryAfter(message, DeliveryFailure.requestedWait(res));
         if (TRANSIENT.contains(error)) throw DeliveryFailure.retry(message);
         throw DeliveryFailure.permanent(message);
-    }
-
-    private static Duration retryAfter(HttpResponse<?> res) {
-        return res.headers()
-                .firstValue("retry-after")
-                .map(v -> {
-                    try {
-                        return Duration.ofSeconds(Math.min(3600, Math.max(0, Long.parseLong(v.strip()))));
-                    } catch (NumberFormatException e) {
-                        return Duration.ZERO;
-                    }
-                })
-                .orElse(Duration.ZERO);
     }
 }

@@ -130,21 +130,8 @@ final class TeamsChannel implements Channel {
     private static void judge(int status, HttpResponse<?> res) throws DeliveryFailure {
         if (status >= 200 && status < 300) return;
         String what = "the Teams workflow answered " + status;
-        if (status == 429) throw DeliveryFailure.retryAfter(what, retryAfter(res));
-        if (status >= 500 || status == 408) throw DeliveryFailure.retryAfter(what, retryAfter(res));
+        if (status == 429) throw DeliveryFailure.retryAfter(what, DeliveryFailure.requestedWait(res));
+        if (status >= 500 || status == 408) throw DeliveryFailure.retryAfter(what, DeliveryFailure.requestedWait(res));
         throw DeliveryFailure.permanent(what);
-    }
-
-    private static Duration retryAfter(HttpResponse<?> res) {
-        return res.headers()
-                .firstValue("retry-after")
-                .map(v -> {
-                    try {
-                        return Duration.ofSeconds(Math.min(3600, Math.max(0, Long.parseLong(v.strip()))));
-                    } catch (NumberFormatException e) {
-                        return Duration.ZERO;
-                    }
-                })
-                .orElse(Duration.ZERO);
     }
 }

@@ -92,7 +92,7 @@ final class WebhookChannel implements Channel {
         int status = res.statusCode();
         if (status >= 200 && status < 300) return Delivered.OK;
         if (status == 410) throw DeliveryFailure.permanent("the endpoint answered 410 Gone");
-        Duration after = retryAfter(res);
+        Duration after = DeliveryFailure.requestedWait(res);
         throw DeliveryFailure.retryAfter("the endpoint answered " + status, after);
     }
 
@@ -128,18 +128,5 @@ final class WebhookChannel implements Channel {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is unavailable", e);
         }
-    }
-
-    private static Duration retryAfter(HttpResponse<?> res) {
-        return res.headers()
-                .firstValue("retry-after")
-                .map(v -> {
-                    try {
-                        return Duration.ofSeconds(Math.min(3600, Math.max(0, Long.parseLong(v.strip()))));
-                    } catch (NumberFormatException e) {
-                        return Duration.ZERO;
-                    }
-                })
-                .orElse(Duration.ZERO);
     }
 }

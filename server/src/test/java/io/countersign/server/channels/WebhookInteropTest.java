@@ -14,14 +14,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -133,22 +131,7 @@ class WebhookInteropTest {
         return Json.mapper().readTree(r.body());
     }
 
-    static synchronized void install() {
-        if (Files.isDirectory(DIR.resolve("node_modules/standardwebhooks"))) return;
-        try {
-            Process p = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund")
-                    .directory(DIR.toFile())
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0)
-                throw new AssertionError("'npm ci' in " + DIR + " failed; run it by hand to see why");
-        } catch (IOException e) {
-            throw new AssertionError("this test needs Node.js and npm (Debian: apt-get install nodejs npm), then"
-                    + " 'npm ci' in " + DIR + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+    static void install() {
+        io.countersign.server.NpmPackages.install(DIR, "standardwebhooks");
     }
 }
