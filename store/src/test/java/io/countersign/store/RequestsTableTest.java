@@ -102,9 +102,11 @@ class RequestsTableTest {
                     }));
             entered.await();
             // Queued behind the holder one after the other, these three go into one batch in this order.
-            List<Object> results = new java.util.concurrent.CopyOnWriteArrayList<>();
+            // Each work's result in its own slot: callers are woken in no particular order.
+            java.util.concurrent.atomic.AtomicReferenceArray<Object> results =
+                    new java.util.concurrent.atomic.AtomicReferenceArray<>(3);
             List<Thread> works = new ArrayList<>();
-            works.add(queued(() -> results.add(store.write(tx -> {
+            works.add(queued(() -> results.set(0, store.write(tx -> {
                 tx.insert(kept, Json.write(kept));
                 return tx.find(kept.id()).orElseThrow().id();
             }))));
@@ -115,17 +117,19 @@ class RequestsTableTest {
                         throw new IllegalStateException("changed its mind");
                     });
                 } catch (IllegalStateException expected) {
-                    results.add("failed");
+                    results.set(1, "failed");
                 }
             }));
-            works.add(queued(() -> results.add(store.write(tx -> List.of(
-                    tx.findOpen(BOT.id(), kept.digest()).map(Request::id),
-                    tx.findOpen(BOT.id(), dropped.digest()).map(Request::id),
-                    tx.find(dropped.id()).map(Request::id))))));
+            works.add(queued(() -> results.set(
+                    2,
+                    store.write(tx -> List.of(
+                            tx.findOpen(BOT.id(), kept.digest()).map(Request::id),
+                            tx.findOpen(BOT.id(), dropped.digest()).map(Request::id),
+                            tx.find(dropped.id()).map(Request::id))))));
             release.countDown();
             holder.join();
             for (Thread t : works) t.join();
-            assertThat(results)
+            assertThat(List.of(results.get(0), results.get(1), results.get(2)))
                     .containsExactly(
                             kept.id(),
                             "failed",
