@@ -675,13 +675,18 @@ public final class McpLatency {
 
         @Override
         public void close() {
-            process.destroy();
-            try {
-                if (!process.waitFor(2, TimeUnit.SECONDS)) process.destroyForcibly();
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
+            stop(process);
+        }
+    }
+
+    /** Asks {@code process} to end, and ends it if it has not within 2 s. */
+    private static void stop(Process process) {
+        process.destroy();
+        try {
+            if (!process.waitFor(2, TimeUnit.SECONDS)) process.destroyForcibly();
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -732,13 +737,7 @@ public final class McpLatency {
 
         @Override
         public void close() {
-            process.destroy();
-            try {
-                if (!process.waitFor(2, TimeUnit.SECONDS)) process.destroyForcibly();
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
+            stop(process);
         }
     }
 
