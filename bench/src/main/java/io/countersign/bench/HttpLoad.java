@@ -148,6 +148,8 @@ public final class HttpLoad {
         long windowStart = start + warmup.toNanos();
         long windowEnd = windowStart + duration.toNanos();
         List<Histogram> histograms = new ArrayList<>();
+        List<Histogram> lags = new ArrayList<>();
+        List<Histogram> replies = new ArrayList<>();
         Scrape[] scrapes = new Scrape[2];
         long[] cpu = new long[2];
         long[] writerCpu = new long[2];
@@ -155,10 +157,14 @@ public final class HttpLoad {
         try (ExecutorService workers = executor()) {
             for (int w = 0; w < concurrency; w++) {
                 Histogram h = Report.micros();
+                Histogram lag = Report.micros();
+                Histogram reply = Report.micros();
                 histograms.add(h);
+                lags.add(lag);
+                replies.add(reply);
                 Sender sender = rawClient ? raw(base, key) : jdk(pool.get(w % clients), request);
                 long firstSend = start + (rate > 0 ? 1_000_000_000L * w / rate : 0);
-                workers.submit(() -> work(sender, h, windowStart, windowEnd, firstSend));
+                workers.submit(() -> work(sender, h, lag, reply, windowStart, windowEnd, firstSend));
             }
             sleepUntil(windowStart);
             scrapes[0] = Scrape.of(pool.getFirst(), base);
@@ -173,7 +179,11 @@ public final class HttpLoad {
         }
         Histogram all = Report.micros();
         histograms.forEach(all::add);
-        print(all, windowStart, windowEnd, scrapes, cpu);
+        Histogram lag = Report.micros();
+        lags.forEach(lag::add);
+        Histogram reply = Report.micros();
+        replies.forEach(reply::add);
+        print(all, lag, reply, windowStart, windowEnd, scrapes, cpu);
         printWriter(writerCpu, gc, scrapes);
     }
 
@@ -221,7 +231,14 @@ public final class HttpLoad {
         };
     }
 
-    private void work(Sender sender, Histogram h, long windowStart, long windowEnd, long firstSend) {
+    private void work(
+            Sender sender,
+            Histogram h,
+            Histogram lag,
+            Histogram reply,
+            long windowStart,
+            long windowEnd,
+            long firstSend) {
         long interval = rate > 0 ? 1_000_000_000L * concurrency / rate : 0;
         long scheduled = firstSend;
         while (System.nanoTime() < windowEnd && (maxRequests == 0 || issued.incrementAndGet() <= maxRequests)) {
@@ -231,6 +248,7 @@ public final class HttpLoad {
             }
             long t0 = interval > 0 ? scheduled : System.nanoTime();
             scheduled += interval;
+            long sent = System.nanoTime();
             String error = sender.send();
             long t1 = System.nanoTime();
             if (t0 < windowStart) continue;
@@ -238,6 +256,8 @@ public final class HttpLoad {
                 errors.computeIfAbsent(error, k -> new LongAdder()).increment();
             } else {
                 h.recordValue(Math.max(1, (t1 - t0) / 1000));
+                lag.recordValue(Math.max(1, (sent - t0) / 1000));
+                reply.recordValue(Math.max(1, (t1 - sent) / 1000));
             }
             if (t1 <= windowEnd) {
                 completedInWindow.increment();
@@ -273,7 +293,14 @@ public final class HttpLoad {
         }
     }
 
-    private void print(Histogram h, long windowStart, long windowEnd, Scrape[] scrapes, long[] cpu) {
+    private void print(
+            Histogram h,
+            Histogram lag,
+            Histogram reply,
+            long windowStart,
+            long windowEnd,
+            Scrape[] scrapes,
+            long[] cpu) {
         long end = maxRequests > 0 ? Math.min(windowEnd, lastCompletion.get()) : windowEnd;
         double seconds = Math.max(1, end - windowStart) / 1e9;
         long errorCount = errors.values().stream().mapToLong(LongAdder::sum).sum();
@@ -295,6 +322,10 @@ public final class HttpLoad {
                     "open loop:    %d sends scheduled in the warm-up were still waiting when the measured period"
                             + " began, and were dropped%n",
                     warmUpBacklog.sum());
+            System.out.printf(
+                    Locale.ROOT, "  send lag:   %s  (how late each send left its schedule)%n", Report.latencies(lag));
+            System.out.printf(
+                    Locale.ROOT, "  reply:      %s  (from the actual send to the reply)%n", Report.latencies(reply));
         }
         System.out.printf(Locale.ROOT, "errors:       %d%n", errorCount);
         new TreeMap<>(errors).forEach((what, n) -> System.out.printf(Locale.ROOT, "  %6d  %s%n", n.sum(), what));

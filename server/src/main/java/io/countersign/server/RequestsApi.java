@@ -69,7 +69,7 @@ final class RequestsApi {
         RequestService.Submitted s = service.submit(who, action, key);
         if (s.replayed()) res.header("Idempotent-Replayed", "true");
         res.header(HeaderNames.LOCATION, "/v1/requests/" + s.request().id());
-        json(res, Status.CREATED_201, Views.request(s.request()));
+        json(res, Status.CREATED_201, Views.requestBytes(s.request()));
     }
 
     private void get(ServerRequest req, ServerResponse res) throws InterruptedException {
@@ -77,7 +77,7 @@ final class RequestsApi {
         RequestId id = id(req);
         var wait = req.query().first("wait");
         Request r = wait.isPresent() ? service.await(id, who, waitFor(wait.get())) : service.get(id, who);
-        json(res, Status.OK_200, Views.request(r));
+        json(res, Status.OK_200, Views.requestBytes(r));
     }
 
     private void list(ServerRequest req, ServerResponse res) {
@@ -197,9 +197,13 @@ final class RequestsApi {
     }
 
     static void json(ServerResponse res, Status status, com.fasterxml.jackson.databind.JsonNode body) {
+        json(res, status, Bodies.write(body));
+    }
+
+    static void json(ServerResponse res, Status status, byte[] body) {
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
-        res.send(Bodies.write(body));
+        res.send(body);
     }
 }

@@ -1,32 +1,67 @@
 package io.countersign.server;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.ActionRequest;
+import io.countersign.core.Decision;
+import io.countersign.core.Grant;
 import io.countersign.core.LedgerEvent;
+import io.countersign.core.Outcome;
+import io.countersign.core.Principal;
 import io.countersign.core.Request;
+import io.countersign.core.Review;
 import io.countersign.core.json.Json;
 import io.countersign.core.policy.Explanation;
+import java.util.List;
 
 /** The API's JSON shapes. A request is flattened: action, resource, justification at the top level. */
 final class Views {
     private Views() {}
 
     static ObjectNode request(Request r) {
-        ObjectNode o = Json.mapper().createObjectNode();
-        o.put("id", r.id().value());
-        o.put("state", r.state().wire());
-        o.put("digest", r.digest());
-        o.set("requester", tree(r.requester()));
-        ObjectNode submitted = (ObjectNode) tree(r.action());
-        o.setAll(submitted);
-        o.set("decision", tree(r.decision()));
-        o.set("reviews", tree(r.reviews()));
-        if (r.grant() != null) o.set("grant", tree(r.grant()));
-        if (r.outcome() != null) o.set("outcome", tree(r.outcome()));
-        o.put("created_at", r.createdAt().toString());
-        if (r.expiresAt() != null) o.put("expires_at", r.expiresAt().toString());
-        o.put("updated_at", r.updatedAt().toString());
-        return o;
+        return Json.mapper().valueToTree(new RequestView(r));
+    }
+
+    /** {@link #request}'s JSON, written straight from the request: no tree in between. */
+    static byte[] requestBytes(Request r) {
+        try {
+            return Json.mapper().writeValueAsBytes(new RequestView(r));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a request always serialises", e);
+        }
+    }
+
+    /** A request as the API shows it, in this order; absent parts (grant, outcome, expiry) are left out. */
+    private record RequestView(
+            String id,
+            String state,
+            String digest,
+            Principal requester,
+            @JsonUnwrapped ActionRequest action,
+            Decision decision,
+            List<Review> reviews,
+            Grant grant,
+            Outcome outcome,
+            String createdAt,
+            String expiresAt,
+            String updatedAt) {
+        RequestView(Request r) {
+            this(
+                    r.id().value(),
+                    r.state().wire(),
+                    r.digest(),
+                    r.requester(),
+                    r.action(),
+                    r.decision(),
+                    r.reviews(),
+                    r.grant(),
+                    r.outcome(),
+                    r.createdAt().toString(),
+                    r.expiresAt() == null ? null : r.expiresAt().toString(),
+                    r.updatedAt().toString());
+        }
     }
 
     static ObjectNode event(LedgerEvent e) {

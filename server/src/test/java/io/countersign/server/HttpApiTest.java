@@ -88,6 +88,45 @@ class HttpApiTest {
     }
 
     @Test
+    void aRequestReadsTheSameWhereverItIsShownInOneFixedShape() {
+        String held = cs.submitted(ServerFixture.PII_EXPORT);
+        cs.review("bob", held, "approve", "fine by me");
+        Reply read = cs.submit("deploy-bot", ServerFixture.READ_QUERY);
+        String allowed = read.json().path("id").asText();
+        String digest = read.json().path("digest").asText();
+        cs.post("deploy-bot", "/v1/requests/" + allowed + "/redeem", "{\"digest\":\"" + digest + "\"}");
+        cs.post("deploy-bot", "/v1/requests/" + allowed + "/outcome", "{\"status\":\"executed\"}");
+
+        JsonNode listed = cs.get("deploy-bot", "/v1/requests?limit=10").json().path("requests");
+        for (String id : List.of(held, allowed)) {
+            JsonNode one = cs.get("deploy-bot", "/v1/requests/" + id).json();
+            JsonNode inList = null;
+            for (JsonNode r : listed) if (r.path("id").asText().equals(id)) inList = r;
+            assertThat(one).as("GET %s and the list", id).isEqualTo(inList);
+            List<String> fields = new java.util.ArrayList<>();
+            one.fieldNames().forEachRemaining(fields::add);
+            List<String> expected = new java.util.ArrayList<>(
+                    List.of("id", "state", "digest", "requester", "action", "resource", "justification"));
+            if (one.has("context")) expected.add("context");
+            expected.addAll(List.of("decision", "reviews"));
+            if (one.has("grant")) expected.add("grant");
+            if (one.has("outcome")) expected.add("outcome");
+            expected.add("created_at");
+            if (one.has("expires_at")) expected.add("expires_at");
+            expected.add("updated_at");
+            assertThat(fields).as("fields of %s, in order", id).isEqualTo(expected);
+        }
+        JsonNode pending = cs.get("deploy-bot", "/v1/requests/" + held).json();
+        assertThat(pending.path("reviews").get(0).path("reviewer").asText()).isEqualTo("bob");
+        assertThat(pending.has("expires_at")).isTrue();
+        assertThat(pending.has("grant")).isFalse();
+        JsonNode done = cs.get("deploy-bot", "/v1/requests/" + allowed).json();
+        assertThat(done.path("state").asText()).isEqualTo("executed");
+        assertThat(done.path("outcome").path("status").asText()).isEqualTo("executed");
+        assertThat(done.path("grant").path("digest").asText()).isEqualTo(digest);
+    }
+
+    @Test
     void allowedReadGetsItsGrantAtOnce() {
         Reply r = cs.submit("deploy-bot", ServerFixture.READ_QUERY);
         assertThat(r.status()).isEqualTo(201);

@@ -62,8 +62,8 @@ final class LedgerCheck {
         SignedCheckpoint latest = latestStored();
         SignedCheckpoint outside = mirrored == null ? null : open(mirrored, "the checkpoint file beside the database");
         long events = count("SELECT COUNT(*) FROM events");
-        long leaves = count("SELECT COUNT(*) FROM ledger_nodes WHERE id < " + (1L << 48));
-        boolean adopting = leaves == 0 && latest == null && mirrored == null && problem == null;
+        boolean noTree = count("SELECT COUNT(*) FROM (SELECT 1 FROM ledger_nodes LIMIT 1)") == 0;
+        boolean adopting = noTree && latest == null && mirrored == null && problem == null;
         if (adopting && events > 0) LOG.info("bringing {} events recorded before the ledger existed into it", events);
         // The rebuild names the first bad index; the size checks below catch what it cannot see.
         CompactRange tree = rebuild(adopting, latest, outside);
@@ -185,32 +185,33 @@ final class LedgerCheck {
         if (problem == null) problem = what;
     }
 
-    /** One cursor per level over the stored nodes, each read in index order as the rebuild completes them. */
+    /**
+     * One cursor over the stored nodes in key order, which is the order the rebuild completes them
+     * ({@link Subtree#id}): each expected node must be the next one stored.
+     */
     private static final class StoredNodes implements AutoCloseable {
-        private final Connection c;
-        private final List<PreparedStatement> statements = new ArrayList<>();
-        private final List<ResultSet> levels = new ArrayList<>();
-        private final List<Long> next = new ArrayList<>();
+        private final Statement statement;
+        private final ResultSet nodes;
 
-        StoredNodes(Connection c) {
-            this.c = c;
+        StoredNodes(Connection c) throws SQLException {
+            statement = c.createStatement();
+            nodes = statement.executeQuery("SELECT id, hash FROM ledger_nodes ORDER BY id");
         }
 
         void expect(int level, long index, byte[] hash, LedgerCheck check) {
             try {
-                ResultSet rs = level(level);
-                if (!rs.next()) {
+                if (!nodes.next()) {
                     check.fail(
                             level == 0
                                     ? "event " + index + " is not in the stored tree: it was added outside Countersign"
                                     : what(level, index) + " is missing from the stored tree");
                     return;
                 }
-                long id = rs.getLong(1);
+                long id = nodes.getLong(1);
                 if (id != Subtree.id(level, index)) {
-                    check.fail(what(level, index) + " is missing from the stored tree (found " + Subtree.of(id)
+                    check.fail(what(level, index) + " is missing from the stored tree (found " + found(id)
                             + " in its place)");
-                } else if (!Hashes.same(rs.getBytes(2), hash)) {
+                } else if (!Hashes.same(nodes.getBytes(2), hash)) {
                     check.fail(
                             level == 0
                                     ? "event " + index + ": its bytes no longer hash to the leaf stored when it was"
@@ -225,14 +226,14 @@ final class LedgerCheck {
 
         /** After {@code size} events: no stored node may be left over. */
         void expectNoMore(long size, LedgerCheck check) throws SQLException {
-            if (!levels.isEmpty() && levels.getFirst().next()) {
-                check.fail("the stored tree has a leaf for event "
-                        + Subtree.of(levels.getFirst().getLong(1)).index()
-                        + " but no such event is stored: events were deleted or the log was truncated");
+            if (nodes.next()) {
+                long id = nodes.getLong(1);
+                check.fail("the stored tree has " + found(id) + " under event " + Subtree.lastLeaf(id) + " but only "
+                        + size + " events are stored: events were deleted or the log was truncated");
                 return;
             }
             long expected = 2 * size - Long.bitCount(size); // a tree of n leaves has this many complete subtrees
-            try (Statement s = c.createStatement();
+            try (Statement s = statement.getConnection().createStatement();
                     ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM ledger_nodes")) {
                 rs.next();
                 if (rs.getLong(1) != expected)
@@ -241,17 +242,14 @@ final class LedgerCheck {
             }
         }
 
-        private ResultSet level(int level) throws SQLException {
-            while (levels.size() <= level) {
-                int l = levels.size();
-                PreparedStatement p =
-                        c.prepareStatement("SELECT id, hash FROM ledger_nodes WHERE id >= ? AND id < ? ORDER BY id");
-                p.setLong(1, Subtree.id(l, 0));
-                p.setLong(2, Subtree.id(l + 1, 0));
-                statements.add(p);
-                levels.add(p.executeQuery());
+        /** What a stored id names, even an id no node can have. */
+        private static String found(long id) {
+            try {
+                Subtree t = Subtree.of(id);
+                return t.level() == 0 ? "the leaf of event " + t.index() : "node " + t;
+            } catch (IllegalArgumentException e) {
+                return "a node with the impossible id " + id;
             }
-            return levels.get(level);
         }
 
         private static String what(int level, long index) {
@@ -260,8 +258,8 @@ final class LedgerCheck {
 
         @Override
         public void close() throws SQLException {
-            for (ResultSet rs : levels) rs.close();
-            for (PreparedStatement p : statements) p.close();
+            nodes.close();
+            statement.close();
         }
     }
 }

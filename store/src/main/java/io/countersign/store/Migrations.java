@@ -20,8 +20,14 @@ import org.slf4j.LoggerFactory;
  */
 final class Migrations {
     private static final Logger LOG = LoggerFactory.getLogger(Migrations.class);
-    static final List<String> SQLITE =
-            List.of("V1__requests.sql", "V2__ledger.sql", "V3__mcp.sql", "V4__channels.sql", "V5__requests_digest.sql");
+    static final List<String> SQLITE = List.of(
+            "V1__requests.sql",
+            "V2__ledger.sql",
+            "V3__mcp.sql",
+            "V4__channels.sql",
+            "V5__requests_digest.sql",
+            "V6__requests_needs_approval.sql",
+            "V7__ledger_nodes_in_completion_order.sql");
 
     private Migrations() {}
 

@@ -25,12 +25,15 @@ import java.util.Optional;
 
 /** The writer's view of the database inside a transaction. Used only on the writer thread. */
 final class SqlTx implements Tx {
-    /** Rows of the largest multi-row INSERT: a power of two, and at up to 8 parameters a row far under SQLite's 32,766. */
+    /** Rows of the largest multi-row INSERT: a power of two, and at up to 9 parameters a row far under SQLite's 32,766. */
     static final int ROWS_PER_INSERT = 64;
 
-    /** Open requests by requester and digest, newest first: answered from requests_open_by_digest. */
+    /**
+     * Open requests that needed approval, by requester and digest, newest first: answered from
+     * requests_open_by_digest, which holds only those.
+     */
     static final String FIND_OPEN = "SELECT doc FROM requests WHERE requester = ? AND digest = ?"
-            + " AND state IN ('pending', 'approved') ORDER BY id DESC";
+            + " AND needs_approval = 1 AND state IN ('pending', 'approved') ORDER BY id DESC";
 
     private final Connection c;
     private final Sequencer sequencer;
@@ -133,8 +136,9 @@ final class SqlTx implements Tx {
         List<NewRequest> rows = List.copyOf(newRequests.values());
         newRequests.clear();
         insertAll(
-                "INSERT INTO requests (id, requester, state, created_at, expires_at, grant_expires_at, digest, doc)",
-                "(?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO requests"
+                        + " (id, requester, state, created_at, expires_at, grant_expires_at, digest, needs_approval, doc)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
                 (s, i, row) -> {
                     Request r = row.request();
@@ -148,7 +152,8 @@ final class SqlTx implements Tx {
                             r.expiresAt() == null ? null : r.expiresAt().toEpochMilli());
                     setNullableLong(s, i + 5, Sql.grantExpiry(r));
                     s.setString(i + 6, r.digest());
-                    s.setString(i + 7, row.doc());
+                    s.setInt(i + 7, needsApproval(r) ? 1 : 0);
+                    s.setString(i + 8, row.doc());
                 });
     }
 
@@ -283,7 +288,10 @@ final class SqlTx implements Tx {
     public Optional<Request> findOpen(String requester, String digest) {
         Optional<Request> added = newRequests.values().stream()
                 .map(NewRequest::request)
-                .filter(r -> r.requester().id().equals(requester) && r.digest().equals(digest) && isOpen(r))
+                .filter(r -> r.requester().id().equals(requester)
+                        && r.digest().equals(digest)
+                        && needsApproval(r)
+                        && isOpen(r))
                 .max(Comparator.comparing(r -> r.id().value()));
         if (added.isPresent()) return added; // open, and newer than the committed ones as ids grow with time
         return run(() -> {
@@ -298,6 +306,11 @@ final class SqlTx implements Tx {
                 return Optional.empty();
             }
         });
+    }
+
+    /** Whether policy held the request for approval: only such a request can be resumed. */
+    private static boolean needsApproval(Request r) {
+        return r.decision() instanceof io.countersign.core.Decision.RequireApproval;
     }
 
     /** Pending, or approved with its grant unused. */

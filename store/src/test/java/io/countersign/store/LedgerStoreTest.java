@@ -172,6 +172,40 @@ class LedgerStoreTest {
                 Proofs.consistency(first.size(), second.size(), store.nodes()));
     }
 
+    @Test
+    void aTreeStoredUnderTheOldKeysIsReKeyedAndStillVerifies() throws Exception {
+        SignedCheckpoint c = closedLog();
+        // The database as version 6 left it: nodes keyed level << 48 | index.
+        sql(
+                "CREATE TABLE old_nodes AS SELECT id, hash FROM ledger_nodes",
+                "DELETE FROM ledger_nodes",
+                "INSERT INTO ledger_nodes (id, hash) SELECT ((id & 63) << 48) | ((((id >> 6) + 1) >> (id & 63)) - 1),"
+                        + " hash FROM old_nodes",
+                "DROP TABLE old_nodes",
+                "DELETE FROM schema_version WHERE version = 7");
+        open();
+        assertThat(store.integrityProblem()).isEmpty();
+        assertThat(store.latestCheckpoint()).contains(c);
+        List<String> entries = store.entries(0, c.size());
+        for (int i = 0; i < c.size(); i++) {
+            ProofVerifier.verifyInclusion(
+                    i,
+                    c.size(),
+                    Hashes.leaf(entries.get(i).getBytes(StandardCharsets.UTF_8)),
+                    Proofs.inclusion(i, c.size(), store.nodes()),
+                    c.checkpoint().rootHash());
+        }
+        history();
+        clock.advance(Duration.ofSeconds(2));
+        SignedCheckpoint next = store.checkpointNow().orElseThrow();
+        ProofVerifier.verifyConsistency(
+                c.size(),
+                next.size(),
+                c.checkpoint().rootHash(),
+                next.checkpoint().rootHash(),
+                Proofs.consistency(c.size(), next.size(), store.nodes()));
+    }
+
     // ---- tampering -----------------------------------------------------------------------------
 
     /** A signed log of a few requests, closed; returns the checkpoint. */
@@ -290,8 +324,17 @@ class LedgerStoreTest {
         sql(
                 "DELETE FROM events WHERE seq >= " + n,
                 "DELETE FROM checkpoints WHERE size > " + n,
-                "DELETE FROM ledger_nodes WHERE ((id & 281474976710655) + 1) * (1 << (id >> 48)) > " + n);
+                "DELETE FROM ledger_nodes WHERE (id >> 6) >= " + n); // nodes completed by a later event
         assertThat(problemOnReopen()).contains("rolled back");
+    }
+
+    @Test
+    void findsTheLastEventsDeletedWithTheirNodesLeftBehind() throws Exception {
+        SignedCheckpoint c = closedLog();
+        sql("DELETE FROM events WHERE seq >= " + (c.size() - 2));
+        assertThat(problemOnReopen())
+                .contains("under event " + (c.size() - 2))
+                .contains("events were deleted or the log was truncated");
     }
 
     @Test

@@ -66,6 +66,29 @@ class RequestsTableTest {
     }
 
     @Test
+    void onlyRequestsHeldForApprovalEnterTheIndexByDigest() throws Exception {
+        Path db = dir.resolve("countersign.db");
+        Request allowed;
+        Request held;
+        try (SqliteStore store = open(db)) {
+            allowed = service(store).submit(BOT, Demo.readQuery(), null).request();
+            held = service(store)
+                    .submitOrResume(BOT, Demo.piiExport("customers"))
+                    .request();
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db)) {
+            assertThat(query(c, "SELECT id || ' ' || needs_approval FROM requests ORDER BY id"))
+                    .containsExactly(allowed.id().value() + " 0", held.id().value() + " 1");
+            // The partial index's own rows: only the held request.
+            assertThat(query(
+                            c,
+                            "SELECT id FROM requests INDEXED BY requests_open_by_digest WHERE requester = '" + BOT.id()
+                                    + "' AND needs_approval = 1 AND state IN ('pending', 'approved')"))
+                    .containsExactly(held.id().value());
+        }
+    }
+
+    @Test
     void aSubmissionStoresItsDigestBesideItsDocument() throws Exception {
         Path db = dir.resolve("countersign.db");
         Request r;
