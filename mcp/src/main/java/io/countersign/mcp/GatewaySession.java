@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.Principal;
 import io.countersign.core.RequestId;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -26,12 +28,21 @@ import org.slf4j.LoggerFactory;
  * are renumbered toward the upstream, so that the gateway's own requests (a tools/list before a call,
  * the handshake replayed after a restart) can never collide with the agent's; responses get the
  * agent's id back. Progress notifications go to the stream of the request whose progress token they
- * carry; other upstream messages go to the session's stream. If the upstream dies or hangs, every
- * request in flight gets an error and the next request starts it again, replaying the agent's
- * {@code initialize}.
+ * carry; other upstream messages (on a request's stream, or on the upstream's own stream) go to the
+ * session's stream, and wait there (the last {@link #UNDELIVERED_MAX}) while the agent has none open.
+ * If the upstream dies or hangs, every request in flight gets an error and the next request starts it
+ * again, replaying the agent's {@code initialize}.
+ *
+ * <p>A stateless session (revision 2026-07-28) lives for one request: the gateway's own requests
+ * carry the agent's {@code _meta} envelope (protocol version, capabilities, client info), and results
+ * the gateway makes itself say {@code "resultType": "complete"} as that revision's results do.
  */
 public final class GatewaySession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GatewaySession.class);
+    /** How many messages for the session's stream are kept while the agent has no stream open. */
+    static final int UNDELIVERED_MAX = 64;
+
+    private static final String ENVELOPE_PREFIX = "io.modelcontextprotocol/";
 
     private final String id;
     private final McpGateway gateway;
@@ -44,7 +55,9 @@ public final class GatewaySession implements AutoCloseable {
     private final Map<String, ToolCalls.Held> held = new ConcurrentHashMap<>();
     private final Map<String, Long> relayed = new ConcurrentHashMap<>();
     private final ToolCalls toolCalls;
+    private final Deque<ObjectNode> undelivered = new ArrayDeque<>(); // guarded by itself, with general
     private volatile Outbound general = Outbound.NOWHERE;
+    private volatile ObjectNode envelope;
     private volatile UpstreamConnection connection;
     private volatile ObjectNode initializeParams;
     private volatile long lastUsed = System.nanoTime();
@@ -71,9 +84,28 @@ public final class GatewaySession implements AutoCloseable {
         return upstream;
     }
 
-    /** Where messages that belong to no request go (the agent's GET stream on HTTP). */
+    /**
+     * Where messages that belong to no request go (the agent's GET stream on HTTP); those kept while
+     * there was none go there first.
+     */
     public void generalStream(Outbound out) {
-        general = out == null ? Outbound.NOWHERE : out;
+        synchronized (undelivered) {
+            general = out == null ? Outbound.NOWHERE : out;
+            for (ObjectNode m = undelivered.pollFirst(); out != null && m != null; m = undelivered.pollFirst())
+                out.send(m);
+        }
+    }
+
+    /** A message that belongs to no request: to the session's stream, or kept until the agent opens one. */
+    private void toSessionStream(ObjectNode m) {
+        synchronized (undelivered) {
+            if (general != Outbound.NOWHERE) {
+                general.send(m);
+                return;
+            }
+            if (undelivered.size() == UNDELIVERED_MAX) undelivered.pollFirst();
+            undelivered.addLast(m);
+        }
     }
 
     long idleNanos() {
@@ -99,7 +131,10 @@ public final class GatewaySession implements AutoCloseable {
             case REQUEST -> {
                 List<Runnable> afterReply = new ArrayList<>(1);
                 try {
-                    reply.send(request((ObjectNode) message, reply, afterReply));
+                    if (stateless) envelope = envelope(message);
+                    ObjectNode response = request((ObjectNode) message, reply, afterReply);
+                    if (stateless) complete(response);
+                    reply.send(response);
                 } finally {
                     afterReply.forEach(Runnable::run);
                 }
@@ -180,6 +215,13 @@ public final class GatewaySession implements AutoCloseable {
 
     /** A request of the gateway's own (a tools/list before a call); never seen by the agent. */
     ObjectNode callOwn(String method, ObjectNode params) {
+        ObjectNode e = envelope;
+        if (stateless && e != null) {
+            ObjectNode meta = params.get("_meta") instanceof ObjectNode o ? o : params.putObject("_meta");
+            e.properties().forEach(p -> {
+                if (!meta.has(p.getKey())) meta.set(p.getKey(), p.getValue());
+            });
+        }
         return call(
                 JsonRpc.request(
                         JsonRpc.MAPPER.getNodeFactory().textNode("countersign-" + nextId.get()), method, params),
@@ -268,6 +310,20 @@ public final class GatewaySession implements AutoCloseable {
         failAll("the session has ended");
     }
 
+    /** The request's {@code io.modelcontextprotocol/} keys of {@code _meta}: what every request of the stateless revision carries. */
+    private static ObjectNode envelope(JsonNode m) {
+        ObjectNode e = JsonRpc.MAPPER.getNodeFactory().objectNode();
+        m.path("params").path("_meta").properties().forEach(p -> {
+            if (p.getKey().startsWith(ENVELOPE_PREFIX)) e.set(p.getKey(), p.getValue());
+        });
+        return e;
+    }
+
+    /** Marks a result of the stateless revision that has no {@code resultType} (one the gateway made) as complete. */
+    private static void complete(ObjectNode response) {
+        if (response.get("result") instanceof ObjectNode r && !r.has("resultType")) r.put("resultType", "complete");
+    }
+
     private static String progressToken(JsonNode m) {
         JsonNode t = m.path("params").path("_meta").get("progressToken");
         return t == null || t.isNull() ? null : t.asText();
@@ -291,12 +347,13 @@ public final class GatewaySession implements AutoCloseable {
                     String method = JsonRpc.method(m);
                     if (method.equals("notifications/tools/list_changed")) toolCalls.forgetTools();
                     Outbound to = method.equals("notifications/progress")
-                            ? progress.getOrDefault(
-                                    JsonRpc.params(m).path("progressToken").asText(), general)
-                            : general;
-                    to.send(m);
+                            ? progress.get(
+                                    JsonRpc.params(m).path("progressToken").asText())
+                            : null;
+                    if (to != null) to.send(m);
+                    else toSessionStream(m);
                 }
-                case REQUEST -> general.send(m); // sampling, elicitation, roots: the agent answers
+                case REQUEST -> toSessionStream(m); // sampling, elicitation, roots: the agent answers
                 case INVALID -> LOG.warn("MCP server {} sent a message that is not JSON-RPC; ignored", upstream.name());
             }
         }

@@ -192,6 +192,11 @@ final class Http1Client implements AutoCloseable {
         public void close() {
             body.close();
         }
+
+        /** Drops the connection at once: a reader blocked on the body gets an {@link IOException}. */
+        void abort() {
+            body.abort();
+        }
     }
 
     /** One socket, used by one exchange at a time. */
@@ -363,6 +368,11 @@ final class Http1Client implements AutoCloseable {
             else if (keepAlive && !untilClose)
                 Thread.ofVirtual().name("countersign-mcp-drain").start(this::drain);
             else c.close();
+        }
+
+        void abort() {
+            closed = true;
+            c.close();
         }
 
         /**

@@ -50,7 +50,14 @@ public final class McpGateway implements AutoCloseable {
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
     private final Map<String, GatewaySession> sessions = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> acceptsStateless = new ConcurrentHashMap<>();
+    /** Per upstream: whether it accepts the stateless revision, and when it was asked (System.nanoTime). */
+    private final Map<String, Probe> acceptsStateless = new ConcurrentHashMap<>();
+
+    private record Probe(boolean accepts, long at) {}
+
+    /** How long a "no" stands before the upstream is asked again (it may have been down, or upgraded). */
+    private static final long REPROBE_NANOS = Duration.ofSeconds(30).toNanos();
+
     private final ScheduledExecutorService sweeper;
     private final Outcomes outcomes;
 
@@ -134,10 +141,11 @@ public final class McpGateway implements AutoCloseable {
                 .path("_meta")
                 .path("io.modelcontextprotocol/protocolVersion")
                 .asText(STATELESS_VERSION);
-        if (!requested.equals(STATELESS_VERSION) || !acceptsStateless(upstream)) {
+        boolean accepts = acceptsStateless(upstream);
+        if (!requested.equals(STATELESS_VERSION) || !accepts) {
             ObjectNode data = JsonNodeFactory.instance.objectNode();
             ArrayNode supported = data.putArray("supported");
-            if (requested.equals(STATELESS_VERSION) && acceptsStateless(upstream)) supported.add(STATELESS_VERSION);
+            if (accepts) supported.add(STATELESS_VERSION); // the versions this endpoint serves, whatever was asked
             SESSION_VERSIONS.forEach(supported::add);
             data.put("requested", requested);
             return JsonRpc.error(
@@ -149,9 +157,19 @@ public final class McpGateway implements AutoCloseable {
         return null;
     }
 
-    /** Whether the upstream answers {@code server/discover} of the stateless revision; asked once. */
+    /**
+     * Whether the upstream answers {@code server/discover} of the stateless revision: a yes is kept, a
+     * no is asked again after {@link #REPROBE_NANOS} (the upstream may have been down, or upgraded).
+     */
     private boolean acceptsStateless(McpConfig.Upstream upstream) {
-        return acceptsStateless.computeIfAbsent(upstream.name(), n -> probe(upstream));
+        return acceptsStateless
+                .compute(
+                        upstream.name(),
+                        (n, known) ->
+                                known != null && (known.accepts() || System.nanoTime() - known.at() < REPROBE_NANOS)
+                                        ? known
+                                        : new Probe(probe(upstream), System.nanoTime()))
+                .accepts();
     }
 
     private boolean probe(McpConfig.Upstream upstream) {

@@ -34,20 +34,55 @@ public final class Sse {
      * SocketTimeoutException}, even if the stream still sends comments.
      */
     static void read(InputStream body, Predicate<ObjectNode> sink, long deadline) throws IOException {
+        read(body, sink, deadline, new Cursor());
+    }
+
+    /**
+     * As {@link #read(InputStream, Predicate, long)}, keeping the stream's last event id and
+     * reconnection time in {@code cursor}: what a client needs to resume the stream.
+     */
+    static void read(InputStream body, Predicate<ObjectNode> sink, long deadline, Cursor cursor) throws IOException {
         BufferedReader in = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
         StringBuilder data = new StringBuilder();
+        String id = cursor.lastEventId;
         String line;
         while ((line = in.readLine()) != null) {
             if (deadline != NO_DEADLINE && System.nanoTime() - deadline > 0)
                 throw new SocketTimeoutException("the event stream passed its deadline");
             if (line.isEmpty()) {
+                cursor.lastEventId = id; // set at dispatch, even by an event without data (a priming event)
                 if (!dispatch(data, sink)) return;
             } else if (line.startsWith("data:")) {
                 if (!data.isEmpty()) data.append('\n');
-                data.append(line.startsWith("data: ") ? line.substring(6) : line.substring(5));
+                data.append(value(line, 5));
+            } else if (line.startsWith("id:") && line.indexOf('\0') < 0) {
+                id = value(line, 3);
+            } else if (line.startsWith("retry:") && value(line, 6).matches("[0-9]{1,9}")) {
+                cursor.retryMillis = Long.parseLong(value(line, 6));
             }
         }
         dispatch(data, sink);
+    }
+
+    /** A field's value: what follows its colon (which ends at {@code start}), less one leading space. */
+    private static String value(String line, int start) {
+        return line.startsWith(" ", start) ? line.substring(start + 1) : line.substring(start);
+    }
+
+    /** Where a stream stands, for resuming it: the last event id it gave and the reconnection time it asked for. */
+    static final class Cursor {
+        private volatile String lastEventId;
+        private volatile long retryMillis = -1;
+
+        /** The id of the last event dispatched, or null if the stream gave none. */
+        String lastEventId() {
+            return lastEventId;
+        }
+
+        /** The reconnection time the stream asked for ({@code retry:}), or -1. */
+        long retryMillis() {
+            return retryMillis;
+        }
     }
 
     /** False once the sink wants no more. */

@@ -79,6 +79,7 @@ class HttpUpstreamTest {
                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2025-11-25\",\"serverInfo\":{}}}",
                 "Mcp-Session-Id: upstream-session"));
         server.enqueue(ScriptedHttpServer.answer(202, null, ""));
+        server.enqueue(ScriptedHttpServer.answer(405, null, "")); // the GET stream: this upstream has none
         HttpUpstream u = upstream(Duration.ofSeconds(30));
 
         u.send(request(1, "initialize"));
@@ -86,13 +87,111 @@ class HttpUpstreamTest {
 
         ScriptedHttpServer.Received first = server.takeRequest();
         ScriptedHttpServer.Received second = server.takeRequest();
+        ScriptedHttpServer.Received stream = server.takeRequest();
         assertThat(first.headers()).containsEntry("x-upstream-token", "secret").doesNotContainKey("mcp-session-id");
         assertThat(second.headers())
                 .containsEntry("mcp-session-id", "upstream-session")
                 .containsEntry("mcp-protocol-version", "2025-11-25")
                 .containsEntry("x-upstream-token", "secret")
                 .doesNotContainKey("authorization");
+        assertThat(stream.method()).isEqualTo("GET");
+        assertThat(stream.headers())
+                .containsEntry("accept", "text/event-stream")
+                .containsEntry("mcp-session-id", "upstream-session")
+                .containsEntry("x-upstream-token", "secret");
         assertThat(server.connections()).isEqualTo(1);
+    }
+
+    @Test
+    void theUpstreamsOwnStreamIsRelayedAndResumedAfterTheLastEventIdWhenItEnds() throws Exception {
+        server.enqueue(ScriptedHttpServer.answer(
+                200,
+                "application/json",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2025-11-25\",\"serverInfo\":{}}}",
+                "Mcp-Session-Id: s"));
+        server.enqueue(ScriptedHttpServer.answer(202, null, ""));
+        server.enqueue(ScriptedHttpServer.chunked(
+                200,
+                "text/event-stream",
+                true,
+                "id: e-1\nretry: 10\ndata: \n\n",
+                "id: e-2\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n"));
+        server.enqueue(ScriptedHttpServer.answer(405, null, ""));
+        server.enqueue(ScriptedHttpServer.answer(204, null, "")); // the DELETE that ends the session
+        HttpUpstream u = upstream(Duration.ofSeconds(30));
+
+        u.send(request(1, "initialize"));
+        u.send(JsonRpc.notification("notifications/initialized", null));
+        server.takeRequest();
+        server.takeRequest();
+        ScriptedHttpServer.Received opened = server.takeRequest();
+        ScriptedHttpServer.Received resumed = server.takeRequest();
+
+        assertThat(opened.headers()).doesNotContainKey("last-event-id");
+        assertThat(resumed.method()).isEqualTo("GET");
+        assertThat(resumed.headers()).containsEntry("last-event-id", "e-2");
+        assertThat(listener.received.stream().map(JsonRpc::method)).contains("notifications/tools/list_changed");
+        u.close();
+    }
+
+    @Test
+    void aStatelessMessageCarriesItsVersionMethodAndNameInHeaders() throws Exception {
+        server.enqueue(ScriptedHttpServer.answer(
+                200, "application/json", "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[]}}"));
+        server.enqueue(ScriptedHttpServer.answer(
+                200, "application/json", "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"content\":[]}}"));
+        HttpUpstream u = upstream(Duration.ofSeconds(30));
+
+        u.send(statelessCall(4, "echo"));
+        u.send(statelessCall(5, "café ünïcode"));
+
+        ScriptedHttpServer.Received plain = server.takeRequest();
+        ScriptedHttpServer.Received encoded = server.takeRequest();
+        assertThat(plain.headers())
+                .containsEntry("mcp-protocol-version", "2026-07-28")
+                .containsEntry("mcp-method", "tools/call")
+                .containsEntry("mcp-name", "echo")
+                .doesNotContainKey("mcp-session-id");
+        assertThat(encoded.headers())
+                .containsEntry(
+                        "mcp-name",
+                        "=?base64?"
+                                + java.util.Base64.getEncoder()
+                                        .encodeToString(
+                                                "café ünïcode".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                                + "?=");
+        assertThat(listener.received).hasSize(2);
+    }
+
+    private static ObjectNode statelessCall(long id, String tool) {
+        ObjectNode params = F.objectNode().put("name", tool);
+        params.putObject("_meta")
+                .put("io.modelcontextprotocol/protocolVersion", "2026-07-28")
+                .putObject("io.modelcontextprotocol/clientCapabilities");
+        return JsonRpc.request(F.numberNode(id), "tools/call", params);
+    }
+
+    @Test
+    void aJsonRpcErrorSentWithAnHttpErrorStatusReachesTheListenerAsItIs() {
+        server.enqueue(
+                ScriptedHttpServer.answer(
+                        400,
+                        "application/json",
+                        "{\"jsonrpc\":\"2.0\",\"id\":6,\"error\":{\"code\":-32022,\"message\":\"Unsupported protocol version\"}}"));
+
+        upstream(Duration.ofSeconds(30)).send(statelessCall(6, "echo"));
+
+        assertThat(listener.received).hasSize(1);
+        assertThat(listener.received.getFirst().path("error").path("code").asInt())
+                .isEqualTo(-32022);
+    }
+
+    @Test
+    void headerValuesThatAreNotPlainVisibleAsciiAreBase64Wrapped() {
+        assertThat(HttpUpstream.headerValue("tools/call")).isEqualTo("tools/call");
+        assertThat(HttpUpstream.headerValue(" padded")).startsWith("=?base64?");
+        assertThat(HttpUpstream.headerValue("line\nbreak")).startsWith("=?base64?");
+        assertThat(HttpUpstream.headerValue("=?base64?abcd?=")).isEqualTo("=?base64?PT9iYXNlNjQ/YWJjZD89?=");
     }
 
     @Test

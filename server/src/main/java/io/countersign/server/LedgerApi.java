@@ -8,6 +8,7 @@ import io.countersign.core.json.Json;
 import io.countersign.ledger.Hashes;
 import io.countersign.ledger.Proofs;
 import io.countersign.ledger.SignedCheckpoint;
+import io.countersign.ledger.Subtree;
 import io.countersign.ledger.VerifierKey;
 import io.countersign.store.LedgerEntry;
 import io.countersign.store.LedgerIntegrityException;
@@ -108,7 +109,7 @@ final class LedgerApi {
         if (index >= size)
             throw Bodies.problem(400, "out-of-range", "Out of range", "index " + index + " is not below size " + size);
         ObjectNode o = Json.mapper().createObjectNode().put("index", index).put("size", size);
-        o.put("leaf_hash", Hashes.base64(store.nodes().read(new long[] {index})[0]));
+        o.put("leaf_hash", Hashes.base64(store.nodes().read(new long[] {Subtree.id(0, index)})[0]));
         o.set("hashes", base64(Proofs.inclusion(index, size, store.nodes())));
         RequestsApi.json(res, Status.OK_200, o);
     }

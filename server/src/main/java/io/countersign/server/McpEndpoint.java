@@ -31,8 +31,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A request's answer is one JSON object, unless something for it (a progress notification)
  * comes first: then the answer is an SSE stream of those messages ending with the response. Requests
- * of the stateless revision (2026-07-28, no session) are relayed where the upstream accepts them, or
- * refused with the specification's unsupported-version error. Transport errors are JSON-RPC errors
+ * of the stateless revision (2026-07-28, no session; the version in {@code MCP-Protocol-Version} or in
+ * the message's {@code _meta}) are relayed where the upstream accepts them, or refused with the
+ * specification's unsupported-version error. The session's stream (GET) carries what the upstream
+ * sends outside any request, its own stream included. Transport errors are JSON-RPC errors
  * with the HTTP status the specification gives: 400 for a malformed message or a missing session id,
  * 404 for an unknown session, 403 for a foreign {@code Origin}.
  */
@@ -80,6 +82,8 @@ final class McpEndpoint {
             HttpReply reply = new HttpReply(res, id);
             ObjectNode refused = gateway.stateless(upstream, agent, message, reply);
             if (refused != null) send(res, 400, refused);
+            else if (kind != JsonRpc.Kind.REQUEST)
+                res.status(Status.ACCEPTED_202).send();
             return;
         }
         if (kind == JsonRpc.Kind.REQUEST && "initialize".equals(JsonRpc.method(message))) {
@@ -121,6 +125,7 @@ final class McpEndpoint {
         out.onFailure = gone::countDown;
         session.generalStream(out);
         out.open();
+        out.comment(); // sends the head now, not with the first message
         try {
             while (!gone.await(KEEPALIVE_SECONDS, TimeUnit.SECONDS)) {
                 if (gateway.session(sessionId, upstream, agent).isEmpty() || !out.comment()) break;

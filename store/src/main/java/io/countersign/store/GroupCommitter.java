@@ -180,7 +180,8 @@ public final class GroupCommitter implements AutoCloseable {
             batch.forEach(p -> p.result.completeExceptionally(failure));
             return;
         }
-        acknowledge(List.copyOf(batch));
+        if (batch.size() == 1) batch.getFirst().complete(); // one wake-up either way: no hop through another thread
+        else acknowledge(List.copyOf(batch));
         if (made != null) checkpointed(made);
     }
 
