@@ -79,7 +79,7 @@ public final class HttpLoad {
 
     private HttpLoad(Flags flags) {
         this.flags = flags;
-        this.warmup = flags.duration("warmup", Duration.ofSeconds(10));
+        this.warmup = flags.duration("warmup", Duration.ofSeconds(30));
         this.duration = flags.duration("duration", Duration.ofSeconds(20));
         this.concurrency = flags.count("concurrency", 64, 1);
         this.maxRequests = flags.count("max-requests", 0, 0);
@@ -416,7 +416,7 @@ public final class HttpLoad {
                 deleted afterwards. Client and server then share the machine's cores.
 
                 Options (defaults in brackets):
-                  --warmup D         warm-up period, not measured [10s]
+                  --warmup D         warm-up period, not measured [30s]
                   --duration D       measured period [20s]
                   --concurrency N    concurrent workers [64]
                   --max-requests N   stop after N requests in all, 0 for no limit [0]
