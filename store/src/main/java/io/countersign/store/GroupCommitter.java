@@ -44,8 +44,10 @@ public final class GroupCommitter implements AutoCloseable {
      * tables' and the ledger tree's last pages) dwarfs what each write adds, so under a steady stream
      * of small batches the writer spends most of a core on commits that could have been shared: at
      * 5,000 submissions a second, waiting this long took batches from about 2 writes to 5 and the
-     * writer's CPU per write down by a third, and with it everyone's latency. A write that finds the
-     * writer idle, with no commit in the last {@code 2 x LINGER_NANOS}, is committed at once.
+     * writer's CPU per write down by a third, and with it everyone's latency. A write is committed at
+     * once when the writer has been idle for {@code 2 x LINGER_NANOS}, or when its last commit held one
+     * write and none came while it ran: a lone caller writing back to back (the MCP gateway's one agent)
+     * would only wait for company that cannot come.
      */
     static final long LINGER_NANOS = 300_000;
 
@@ -64,6 +66,9 @@ public final class GroupCommitter implements AutoCloseable {
     private volatile boolean closed;
     private volatile boolean restartLog;
     private long lastCommit = Long.MIN_VALUE / 2;
+    /** Whether the last commit was shared, or a write came while it ran: more than one writer is about. */
+    private boolean company;
+
     private volatile boolean lingering;
 
     GroupCommitter(Connection connection, Sequencer sequencer, Consumer<SignedCheckpoint> onCheckpoint) {
@@ -149,7 +154,7 @@ public final class GroupCommitter implements AutoCloseable {
     /** With writes arriving back to back, lets {@code first} wait up to {@link #LINGER_NANOS} for company. */
     private void linger(Pending<?> first) {
         long now = System.nanoTime();
-        if (now - lastCommit > 2 * LINGER_NANOS) return;
+        if (!company || now - lastCommit > 2 * LINGER_NANOS) return;
         lingering = true;
         try {
             long until = first.queued + LINGER_NANOS;
@@ -168,6 +173,7 @@ public final class GroupCommitter implements AutoCloseable {
             sequencer.integrate(tx);
             connection.commit();
             lastCommit = System.nanoTime();
+            company = batch.size() > 1 || !queue.isEmpty();
             made = sequencer.committed();
             works.addAndGet(batch.size());
             commits.incrementAndGet();
