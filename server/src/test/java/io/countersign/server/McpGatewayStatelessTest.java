@@ -147,22 +147,6 @@ class McpGatewayStatelessTest {
         return text(send("tools/call", params().put("name", "list_notes")).json());
     }
 
-    private Request awaitState(RequestId id, RequestState state) throws InterruptedException {
-        Request r = fx.server().service().get(id, BOT);
-        for (int i = 0; i < 20 && r.state() != state; i++)
-            r = fx.server().service().await(id, BOT, Duration.ofSeconds(1));
-        return r;
-    }
-
-    private RequestId awaitPending() throws InterruptedException {
-        for (int i = 0; i < 600; i++) {
-            List<Request> pending = fx.server().service().list(BOT, RequestState.PENDING, 10);
-            if (!pending.isEmpty()) return pending.getFirst().id();
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no request became pending");
-    }
-
     private List<String> eventTypes(RequestId id) {
         return fx.server().service().events(id, BOT).stream().map(e -> e.type()).toList();
     }
@@ -282,7 +266,7 @@ class McpGatewayStatelessTest {
 
         CompletableFuture<ServerFixture.Reply> held =
                 fx.sendAsync(stateless("tools/call", call("write_note", "text", "approved words")));
-        RequestId id = awaitPending();
+        RequestId id = fx.awaitPending(BOT);
         assertThat(held).isNotDone();
         assertThat(notes()).isEqualTo("[]");
         assertThat(fx.review("bob", id.value(), "approve", "fine").status()).isEqualTo(200);
@@ -291,7 +275,7 @@ class McpGatewayStatelessTest {
         assertThat(r.json().path("result").path("isError").asBoolean(false)).isFalse();
         assertThat(text(r.json())).isEqualTo("noted: approved words");
         assertThat(notes()).isEqualTo("[\"approved words\"]");
-        assertThat(awaitState(id, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+        assertThat(fx.awaitState(id, BOT, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
     }
 
     @Test
@@ -312,6 +296,6 @@ class McpGatewayStatelessTest {
                 .isFalse();
         assertThat(text(retried.json())).isEqualTo("noted: later");
         assertThat(notes()).isEqualTo("[\"later\"]");
-        assertThat(awaitState(id, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+        assertThat(fx.awaitState(id, BOT, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
     }
 }

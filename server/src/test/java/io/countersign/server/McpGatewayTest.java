@@ -129,22 +129,6 @@ class McpGatewayTest {
         return done;
     }
 
-    private Request awaitState(RequestId id, RequestState state) throws InterruptedException {
-        Request r = request(id);
-        for (int i = 0; i < 10 && r.state() != state; i++)
-            r = fx.server().service().await(id, BOT, Duration.ofSeconds(1));
-        return r;
-    }
-
-    private RequestId awaitPending() throws InterruptedException {
-        for (int i = 0; i < 600; i++) {
-            List<Request> pending = fx.server().service().list(BOT, RequestState.PENDING, 10);
-            if (!pending.isEmpty()) return pending.getFirst().id();
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no request became pending");
-    }
-
     @Test
     void aReadPassesAndItsOutcomeIsRecorded() throws Exception {
         Files.writeString(files.resolve("notes.txt"), "hello from the filesystem server");
@@ -226,7 +210,7 @@ class McpGatewayTest {
         CompletableFuture<McpSchema.CallToolResult> held = CompletableFuture.supplyAsync(
                 () -> call(c, "write_file", Map.of("path", target.toString(), "content", "approved words")),
                 Executors.newVirtualThreadPerTaskExecutor());
-        RequestId id = awaitPending();
+        RequestId id = fx.awaitPending(BOT);
         Thread.sleep(300);
         assertThat(held).isNotDone();
         assertThat(Files.exists(target)).isFalse();
@@ -239,7 +223,7 @@ class McpGatewayTest {
         McpSchema.CallToolResult r = held.get(30, TimeUnit.SECONDS);
         assertThat(r.isError()).isNotEqualTo(Boolean.TRUE);
         assertThat(Files.readString(target)).isEqualTo("approved words");
-        assertThat(awaitState(id, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+        assertThat(fx.awaitState(id, BOT, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
         assertThat(eventTypes(id))
                 .containsSubsequence(
                         "request.submitted",
@@ -272,7 +256,7 @@ class McpGatewayTest {
         McpSchema.CallToolResult retried = call(c, "write_file", args);
         assertThat(retried.isError()).isNotEqualTo(Boolean.TRUE);
         assertThat(Files.readString(target)).isEqualTo("v1");
-        assertThat(awaitState(id, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+        assertThat(fx.awaitState(id, BOT, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
 
         // Once used, the approval is spent: the identical call again is a new request, held.
         McpSchema.CallToolResult again = call(c, "write_file", args);
@@ -491,7 +475,7 @@ class McpGatewayTest {
                 {"jsonrpc":"2.0","id":"call-1","method":"tools/call","params":{"name":"write_file",
                  "arguments":{"path":"%s","content":"never"},"_meta":{"progressToken":"p-1"}}}""".formatted(files.resolve("never.txt").toString().replace("\\", "\\\\"));
         CompletableFuture<ServerFixture.Reply> held = fx.sendAsync(post("deploy-bot", session, call));
-        RequestId id = awaitPending();
+        RequestId id = fx.awaitPending(BOT);
         Thread.sleep(500); // a few progress beats
 
         ServerFixture.Reply cancel = mcp("deploy-bot", session, """

@@ -139,6 +139,27 @@ public final class ServerFixture implements AutoCloseable {
                 "{\"verdict\":\"" + verdict + "\",\"reason\":\"" + reason + "\"}");
     }
 
+    /** The request once it reaches {@code state}, or as it is after about 20 s of waiting for it. */
+    public io.countersign.core.Request awaitState(
+            io.countersign.core.RequestId id, Principal viewer, io.countersign.core.RequestState state)
+            throws InterruptedException {
+        io.countersign.core.Request r = server().service().get(id, viewer);
+        for (int i = 0; i < 20 && r.state() != state; i++)
+            r = server().service().await(id, viewer, Duration.ofSeconds(1));
+        return r;
+    }
+
+    /** The newest pending request {@code viewer} sees, once there is one (within 30 s). */
+    public io.countersign.core.RequestId awaitPending(Principal viewer) throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            List<io.countersign.core.Request> pending =
+                    server().service().list(viewer, io.countersign.core.RequestState.PENDING, 10);
+            if (!pending.isEmpty()) return pending.getFirst().id();
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no request became pending");
+    }
+
     public Reply send(HttpRequest.Builder request) {
         try {
             return Reply.of(http.send(request.build(), HttpResponse.BodyHandlers.ofString()));
