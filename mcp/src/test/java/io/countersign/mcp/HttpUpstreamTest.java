@@ -73,11 +73,7 @@ class HttpUpstreamTest {
 
     @Test
     void theUpstreamsSessionGoesOnLaterPostsWithTheConfiguredHeaders() throws Exception {
-        server.enqueue(ScriptedHttpServer.answer(
-                200,
-                "application/json",
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2025-11-25\",\"serverInfo\":{}}}",
-                "Mcp-Session-Id: upstream-session"));
+        server.enqueue(initializeAnswer("upstream-session"));
         server.enqueue(ScriptedHttpServer.answer(202, null, ""));
         server.enqueue(ScriptedHttpServer.answer(405, null, "")); // the GET stream: this upstream has none
         HttpUpstream u = upstream(Duration.ofSeconds(30));
@@ -104,11 +100,7 @@ class HttpUpstreamTest {
 
     @Test
     void theUpstreamsOwnStreamIsRelayedAndResumedAfterTheLastEventIdWhenItEnds() throws Exception {
-        server.enqueue(ScriptedHttpServer.answer(
-                200,
-                "application/json",
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2025-11-25\",\"serverInfo\":{}}}",
-                "Mcp-Session-Id: s"));
+        server.enqueue(initializeAnswer("s"));
         server.enqueue(ScriptedHttpServer.answer(202, null, ""));
         server.enqueue(ScriptedHttpServer.chunked(
                 200,
@@ -227,11 +219,7 @@ class HttpUpstreamTest {
 
     @Test
     void aSessionTheUpstreamEndedClosesTheConnection() {
-        server.enqueue(ScriptedHttpServer.answer(
-                200,
-                "application/json",
-                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2025-11-25\",\"serverInfo\":{}}}",
-                "Mcp-Session-Id: s"));
+        server.enqueue(initializeAnswer("s"));
         server.enqueue(ScriptedHttpServer.answer(404, null, ""));
         HttpUpstream u = upstream(Duration.ofSeconds(30));
         u.send(request(1, "initialize"));
@@ -265,5 +253,14 @@ class HttpUpstreamTest {
         assertThat(listener.received.getFirst().path("error").path("message").asText())
                 .contains("remote")
                 .contains("unreachable");
+    }
+
+    /** The upstream's answer to {@code initialize} (id 1), opening session {@code sessionId}. */
+    private static byte[] initializeAnswer(String sessionId) {
+        return ScriptedHttpServer.answer(
+                200,
+                "application/json",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"protocolVersion\":\"2025-11-25\",\"serverInfo\":{}}}",
+                "Mcp-Session-Id: " + sessionId);
     }
 }

@@ -246,7 +246,7 @@ final class LedgerCheck {
         private static String found(long id) {
             try {
                 Subtree t = Subtree.of(id);
-                return t.level() == 0 ? "the leaf of event " + t.index() : "node " + t;
+                return what(t.level(), t.index());
             } catch (IllegalArgumentException e) {
                 return "a node with the impossible id " + id;
             }
