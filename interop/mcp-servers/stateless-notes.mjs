@@ -2,8 +2,10 @@
 // stateless fallback) over Streamable HTTP, built on the official MCP TypeScript SDK v2: the
 // real-server stand-in for an upstream the gateway relays stateless-form requests to. Tools: "echo"
 // (a read; sends a progress notification first when the call asks for progress, so that its answer
-// is an SSE stream), "write_note" (a write) and "list_notes" (what was written, to check that a
-// refused write never ran). Usage: node stateless-notes.mjs [PORT]; prints "listening on PORT".
+// is an SSE stream), "regional_echo" (a read whose "region" argument the revision's x-mcp-header
+// mirrors into an Mcp-Param-Region header, which the SDK checks against the body), "write_note" (a
+// write) and "list_notes" (what was written, to check that a refused write never ran).
+// Usage: node stateless-notes.mjs [PORT]; prints "listening on PORT".
 import { createServer } from "node:http";
 import { McpServer, createMcpHandler } from "@modelcontextprotocol/server";
 import * as z from "zod";
@@ -32,6 +34,14 @@ function notesServer() {
       notes.push(text);
       return { content: [{ type: "text", text: `noted: ${text}` }] };
     },
+  );
+  server.registerTool(
+    "regional_echo",
+    {
+      description: "Echoes a message back from a region; the region is mirrored into the Mcp-Param-Region header",
+      inputSchema: { region: z.string().meta({ "x-mcp-header": "Region" }), message: z.string() },
+    },
+    async ({ region, message }) => ({ content: [{ type: "text", text: `${region}: ${message}` }] }),
   );
   server.registerTool("list_notes", { description: "Lists the notes written so far" }, async () => ({
     content: [{ type: "text", text: JSON.stringify(notes) }],

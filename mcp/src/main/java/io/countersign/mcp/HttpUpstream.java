@@ -7,9 +7,12 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -68,6 +71,8 @@ final class HttpUpstream implements UpstreamConnection {
     private final AtomicBoolean listening = new AtomicBoolean();
     private final CountDownLatch streamAnswered = new CountDownLatch(1);
     private volatile Http1Client.Response stream;
+    /** Per tool, the arguments it mirrors into headers, from the last {@code tools/list} answer seen. */
+    private final Map<String, List<Mirrored>> mirrored = new ConcurrentHashMap<>();
 
     HttpUpstream(McpConfig.Upstream upstream, Listener listener, Duration timeout) {
         this.upstream = upstream;
@@ -133,14 +138,20 @@ final class HttpUpstream implements UpstreamConnection {
                         r.body(),
                         m -> {
                             deliver(m);
-                            answered[0] |= answers(m, message);
+                            if (answers(m, message)) {
+                                answered[0] = true;
+                                learn(message, m);
+                            }
                             return !answered[0]; // the rest of the stream is not the caller's
                         },
                         deadline);
             else {
                 JsonNode m = JsonRpc.parse(r.body().readAllBytes());
                 deliver(m);
-                answered[0] |= m instanceof ObjectNode o && answers(o, message);
+                if (m instanceof ObjectNode o && answers(o, message)) {
+                    answered[0] = true;
+                    learn(message, o);
+                }
             }
             if (!answered[0])
                 answer(message, "the MCP server " + upstream.name() + " ended its answer without a response");
@@ -206,7 +217,44 @@ final class HttpUpstream implements UpstreamConnection {
         String field = NAMED_BY.get(method);
         JsonNode name = field == null ? null : message.path("params").get(field);
         if (name != null && name.isTextual()) h.put("Mcp-Name", headerValue(name.asText()));
+        if ("tools/call".equals(method) && name != null) {
+            JsonNode args = message.path("params").path("arguments");
+            for (Mirrored p : mirrored.getOrDefault(name.asText(), List.of())) {
+                JsonNode v = args;
+                for (String key : p.path()) v = v.path(key);
+                if (v.isValueNode() && !v.isNull()) h.put("Mcp-Param-" + p.header(), headerValue(v.asText()));
+            }
+        }
         return h;
+    }
+
+    /** An argument of a tool that its definition asks to be mirrored into {@code Mcp-Param-{header}}. */
+    private record Mirrored(List<String> path, String header) {}
+
+    /**
+     * Learns from a {@code tools/list} answer which arguments each tool mirrors into headers (the
+     * stateless revision's {@code x-mcp-header}, on properties reached through {@code properties}
+     * alone): an upstream refuses a call that lacks them.
+     */
+    private void learn(ObjectNode request, ObjectNode answer) {
+        if (!"tools/list".equals(JsonRpc.method(request))) return;
+        for (JsonNode tool : answer.path("result").path("tools")) {
+            List<Mirrored> found = new ArrayList<>();
+            mirrors(tool.path("inputSchema"), List.of(), found);
+            String name = tool.path("name").asText("");
+            if (found.isEmpty()) mirrored.remove(name);
+            else mirrored.put(name, List.copyOf(found));
+        }
+    }
+
+    private static void mirrors(JsonNode schema, List<String> path, List<Mirrored> found) {
+        JsonNode header = schema.get("x-mcp-header");
+        if (!path.isEmpty() && header != null && header.isTextual()) found.add(new Mirrored(path, header.asText()));
+        schema.path("properties").properties().forEach(p -> {
+            List<String> deeper = new ArrayList<>(path);
+            deeper.add(p.getKey());
+            mirrors(p.getValue(), List.copyOf(deeper), found);
+        });
     }
 
     /** The session's headers: the configured ones, the session id, the negotiated version. */

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +44,8 @@ final class ToolCalls {
     private static final Logger LOG = LoggerFactory.getLogger(ToolCalls.class);
     static final String ACTION = "mcp.tool";
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
+    /** How often a held stateless call checks that its agent is still connected. */
+    private static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final McpGateway gateway;
     private final GatewaySession session;
@@ -161,28 +164,45 @@ final class ToolCalls {
     private ObjectNode hold(ObjectNode m, Outbound reply, Request pending, List<Runnable> afterReply) {
         JsonNode id = m.get("id");
         JsonNode token = m.path("params").path("_meta").get("progressToken");
-        Held held = new Held(pending.id(), Thread.currentThread());
+        Held held = new Held(pending.id());
         session.holding(id.asText(), held);
-        Duration hold = gateway.config().hold();
-        Duration every = gateway.config().progressInterval();
-        long deadline = System.nanoTime() + hold.toNanos();
+        long every = gateway.config().progressInterval().toNanos();
+        // In the stateless revision a dropped connection is the agent's cancellation: look for it.
+        long step = session.stateless() ? Math.min(every, PROBE_NANOS) : every;
+        long now = System.nanoTime();
+        long deadline = now + gateway.config().hold().toNanos();
+        long nextBeat = now;
+        long nextProbe = now + PROBE_NANOS;
         int beat = 0;
+        boolean gone = false;
         Request r = pending;
         try {
             while (r.state() == RequestState.PENDING && !held.cancelled) {
-                long left = deadline - System.nanoTime();
+                now = System.nanoTime();
+                long left = deadline - now;
                 if (left <= 0) break;
-                if (token != null) reply.send(progress(token, ++beat, awaiting(r)));
-                r = gateway.service().await(r.id(), session.agent(), Duration.ofNanos(Math.min(left, every.toNanos())));
+                if (token != null && now - nextBeat >= 0) {
+                    reply.send(progress(token, ++beat, awaiting(r)));
+                    nextBeat = now + every;
+                }
+                r = gateway.service().await(r.id(), session.agent(), Duration.ofNanos(Math.min(left, step)));
+                if (session.stateless() && r.state() == RequestState.PENDING && System.nanoTime() - nextProbe >= 0) {
+                    if (!reply.stillThere()) {
+                        gone = true;
+                        break;
+                    }
+                    nextProbe = System.nanoTime() + PROBE_NANOS;
+                }
             }
         } catch (InterruptedException e) {
-            if (!held.cancelled) Thread.currentThread().interrupt();
+            Thread.currentThread().interrupt();
             r = gateway.service().get(pending.id(), session.agent());
         } catch (RequestNotFoundException e) {
             return result(id, "request " + pending.id() + " is gone", true);
         } finally {
             session.holding(id.asText(), null);
         }
+        if (gone) held.cancel();
         if (held.cancelled) {
             return result(id, "Cancelled by the client; request " + pending.id() + " was withdrawn.", true);
         }
@@ -297,18 +317,20 @@ final class ToolCalls {
     /** A call held for approval; the agent's cancellation withdraws its request. */
     final class Held {
         private final RequestId request;
-        private final Thread waiter;
         private volatile boolean cancelled;
 
-        Held(RequestId request, Thread waiter) {
+        Held(RequestId request) {
             this.request = request;
-            this.waiter = waiter;
         }
 
         RequestId request() {
             return request;
         }
 
+        /**
+         * Cancels the request, unless it has been decided since. The held call's wait ends with that
+         * change; no interrupt, which could land on the answer being written.
+         */
         void cancel() {
             cancelled = true;
             try {
@@ -316,7 +338,6 @@ final class ToolCalls {
             } catch (RuntimeException e) {
                 LOG.debug("cancelling {}: {}", request, e.getMessage());
             }
-            waiter.interrupt();
         }
     }
 }

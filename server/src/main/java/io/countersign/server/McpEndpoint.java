@@ -80,6 +80,8 @@ final class McpEndpoint {
 
         if (sessionId == null && isStateless(message, version)) {
             HttpReply reply = new HttpReply(res, id);
+            // Closing the stream cancels a request in this revision; keep-alives on one find out.
+            reply.probes = req.headers().first(HeaderNames.ACCEPT).orElse("").contains("text/event-stream");
             ObjectNode refused = gateway.stateless(upstream, agent, message, reply);
             if (refused != null) send(res, 400, refused);
             else if (kind != JsonRpc.Kind.REQUEST)
@@ -226,7 +228,11 @@ final class McpEndpoint {
         private final JsonNode requestId;
         private OutputStream sse;
         private boolean done;
+        private boolean gone;
         volatile boolean failed;
+        /** Whether {@link #stillThere} may open an SSE stream to look for a dropped connection. */
+        boolean probes;
+
         Runnable onFailure = () -> {};
 
         HttpReply(ServerResponse res, JsonNode requestId) {
@@ -260,6 +266,15 @@ final class McpEndpoint {
             sse = res.outputStream();
         }
 
+        @Override
+        public synchronized boolean stillThere() {
+            if (probes && !gone && !done) {
+                open();
+                comment();
+            }
+            return !gone;
+        }
+
         /** A keep-alive comment; false once the client has gone. */
         synchronized boolean comment() {
             return write(":\n\n");
@@ -282,6 +297,7 @@ final class McpEndpoint {
                 return true;
             } catch (IOException | RuntimeException e) {
                 // In 2025-11-25 a dropped stream is not a cancellation: the request goes on.
+                gone = true;
                 onFailure.run();
                 return false;
             }

@@ -13,7 +13,10 @@ import io.countersign.core.json.Json;
 import io.countersign.mcp.McpConfig;
 import io.countersign.server.config.DemoIdentities;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +46,7 @@ class McpGatewayStatelessTest {
             default: { decision: deny, reason: not covered by the stateless test policy }
             rules:
               - name: reads
-                match: action.type == "mcp.tool" && resource.id in ["notes/echo", "notes/list_notes"]
+                match: action.type == "mcp.tool" && resource.id in ["notes/echo", "notes/regional_echo", "notes/list_notes"]
                 decision: allow
               - name: notes-need-a-data-owner
                 match: action.type == "mcp.tool" && resource.id == "notes/write_note" && !action.params.text.startsWith("secret")
@@ -88,6 +91,17 @@ class McpGatewayStatelessTest {
 
     /** A request in the stateless form: the envelope in {@code _meta}, the version in the header too. */
     private HttpRequest.Builder stateless(String method, ObjectNode params) {
+        HttpRequest.Builder b = fx.as("deploy-bot", "/mcp/notes")
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", VERSION)
+                .header("Mcp-Method", method)
+                .POST(HttpRequest.BodyPublishers.ofString(message(method, params)));
+        if (params.has("name")) b.header("Mcp-Name", params.get("name").asText());
+        return b;
+    }
+
+    private String message(String method, ObjectNode params) {
         ObjectNode meta = params.get("_meta") instanceof ObjectNode m ? m : params.putObject("_meta");
         meta.put("io.modelcontextprotocol/protocolVersion", VERSION);
         meta.putObject("io.modelcontextprotocol/clientInfo")
@@ -96,14 +110,7 @@ class McpGatewayStatelessTest {
         meta.putObject("io.modelcontextprotocol/clientCapabilities");
         ObjectNode message = JsonNodeFactory.instance.objectNode().put("jsonrpc", "2.0");
         message.put("id", "r-" + nextId++).put("method", method).set("params", params);
-        HttpRequest.Builder b = fx.as("deploy-bot", "/mcp/notes")
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json, text/event-stream")
-                .header("MCP-Protocol-Version", VERSION)
-                .header("Mcp-Method", method)
-                .POST(HttpRequest.BodyPublishers.ofString(message.toString()));
-        if (params.has("name")) b.header("Mcp-Name", params.get("name").asText());
-        return b;
+        return message.toString();
     }
 
     private ServerFixture.Reply send(String method, ObjectNode params) {
@@ -175,7 +182,7 @@ class McpGatewayStatelessTest {
                 .path("result")
                 .path("tools")
                 .forEach(t -> names.add(t.path("name").asText()));
-        assertThat(names).containsExactlyInAnyOrder("echo", "write_note", "list_notes");
+        assertThat(names).containsExactlyInAnyOrder("echo", "regional_echo", "write_note", "list_notes");
         assertThat(fx.server().service().list(BOT, null, 10)).isEmpty(); // listing is no action
     }
 
@@ -228,6 +235,20 @@ class McpGatewayStatelessTest {
     }
 
     @Test
+    void anArgumentTheToolMirrorsIntoAHeaderIsSentInThatHeader() throws Exception {
+        start(Duration.ofSeconds(5));
+        // The upstream refuses (-32020) a call whose Mcp-Param-Region header is missing or disagrees.
+        ObjectNode p = params().put("name", "regional_echo");
+        p.putObject("arguments").put("region", "Zürich").put("message", "grüezi");
+
+        ServerFixture.Reply r = send("tools/call", p);
+
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.json().has("error")).as("%s", r.body()).isFalse();
+        assertThat(text(r.json())).isEqualTo("Zürich: grüezi");
+    }
+
+    @Test
     void progressTheUpstreamSendsBeforeItsResultReachesTheAgentOnAnEventStream() throws Exception {
         start(Duration.ofSeconds(30));
         ObjectNode p = call("echo", "message", "with progress");
@@ -272,10 +293,35 @@ class McpGatewayStatelessTest {
         assertThat(fx.review("bob", id.value(), "approve", "fine").status()).isEqualTo(200);
 
         ServerFixture.Reply r = held.get(30, TimeUnit.SECONDS);
-        assertThat(r.json().path("result").path("isError").asBoolean(false)).isFalse();
-        assertThat(text(r.json())).isEqualTo("noted: approved words");
+        JsonNode answer = messages(r).getLast();
+        assertThat(answer.path("result").path("isError").asBoolean(false)).isFalse();
+        assertThat(text(answer)).isEqualTo("noted: approved words");
         assertThat(notes()).isEqualTo("[\"approved words\"]");
         assertThat(fx.awaitState(id, BOT, RequestState.EXECUTED).state()).isEqualTo(RequestState.EXECUTED);
+    }
+
+    @Test
+    void anAgentThatDropsItsConnectionWhileItsCallIsHeldCancelsTheRequest() throws Exception {
+        start(Duration.ofSeconds(60));
+        byte[] body =
+                message("tools/call", call("write_note", "text", "abandoned")).getBytes(StandardCharsets.UTF_8);
+        String head = "POST /mcp/notes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "Authorization: Bearer " + fx.key("deploy-bot") + "\r\n"
+                + "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+                + "MCP-Protocol-Version: " + VERSION + "\r\nMcp-Method: tools/call\r\nMcp-Name: write_note\r\n"
+                + "Content-Length: " + body.length + "\r\n\r\n";
+        RequestId id;
+        try (Socket agent =
+                new Socket(InetAddress.getLoopbackAddress(), fx.server().port())) {
+            agent.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            agent.getOutputStream().write(body);
+            agent.getOutputStream().flush();
+            id = fx.awaitPending(BOT);
+        } // the agent closes its connection: in this revision, its cancellation
+
+        assertThat(fx.awaitState(id, BOT, RequestState.CANCELLED).state()).isEqualTo(RequestState.CANCELLED);
+        assertThat(fx.review("bob", id.value(), "approve", "too late").status()).isEqualTo(409);
+        assertThat(notes()).isEqualTo("[]");
     }
 
     @Test
