@@ -1,13 +1,17 @@
 package io.countersign.bench;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -50,7 +54,8 @@ public final class HttpLoad {
             "key",
             "policy",
             "timeout",
-            "data");
+            "data",
+            "trace");
 
     enum Threads {
         VIRTUAL,
@@ -70,6 +75,7 @@ public final class HttpLoad {
     private final boolean rawClient;
     private final int rate;
     private final Duration timeout;
+    private final Path trace;
 
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final AtomicLong issued = new AtomicLong();
@@ -88,6 +94,8 @@ public final class HttpLoad {
         this.rawClient = !flags.text("client", "raw").equals("jdk");
         this.rate = flags.count("rate", 0, 0);
         this.timeout = flags.duration("timeout", Duration.ofSeconds(30));
+        this.trace =
+                Optional.ofNullable(flags.text("trace", null)).map(Path::of).orElse(null);
         if (duration.isZero()) throw new IllegalArgumentException("--duration: must be more than 0s");
         if (flags.has("url") != flags.has("key")) throw new IllegalArgumentException("--url and --key go together");
     }
@@ -150,6 +158,7 @@ public final class HttpLoad {
         List<Histogram> histograms = new ArrayList<>();
         List<Histogram> lags = new ArrayList<>();
         List<Histogram> replies = new ArrayList<>();
+        List<Trace> traces = new ArrayList<>();
         Scrape[] scrapes = new Scrape[2];
         long[] cpu = new long[2];
         long[] writerCpu = new long[2];
@@ -162,9 +171,11 @@ public final class HttpLoad {
                 histograms.add(h);
                 lags.add(lag);
                 replies.add(reply);
+                Trace t = new Trace();
+                traces.add(t);
                 Sender sender = rawClient ? raw(base, key) : jdk(pool.get(w % clients), request);
                 long firstSend = start + (rate > 0 ? 1_000_000_000L * w / rate : 0);
-                workers.submit(() -> work(sender, h, lag, reply, windowStart, windowEnd, firstSend));
+                workers.submit(() -> work(sender, h, lag, reply, t, windowStart, windowEnd, firstSend));
             }
             sleepUntil(windowStart);
             scrapes[0] = Scrape.of(pool.getFirst(), base);
@@ -185,6 +196,33 @@ public final class HttpLoad {
         replies.forEach(reply::add);
         print(all, lag, reply, windowStart, windowEnd, scrapes, cpu);
         printWriter(writerCpu, gc, scrapes);
+        if (trace != null) writeTrace(traces, windowStart);
+    }
+
+    /** Each measured request's times, in microseconds: when it was scheduled to leave, its lag, its latency. */
+    private static final class Trace {
+        private long[] times = new long[3 * 4096];
+        private int size;
+
+        void add(long scheduled, long lag, long latency) {
+            if (size + 3 > times.length) times = Arrays.copyOf(times, times.length * 2);
+            times[size++] = scheduled;
+            times[size++] = lag;
+            times[size++] = latency;
+        }
+    }
+
+    /** Writes every measured request as CSV, in the order they were scheduled: where a tail comes from in time. */
+    private void writeTrace(List<Trace> traces, long windowStart) throws IOException {
+        List<long[]> rows = new ArrayList<>();
+        for (Trace t : traces)
+            for (int i = 0; i < t.size; i += 3) rows.add(new long[] {t.times[i], t.times[i + 1], t.times[i + 2]});
+        rows.sort(Comparator.comparingLong(r -> r[0]));
+        try (BufferedWriter out = Files.newBufferedWriter(trace)) {
+            out.write("scheduled_us,lag_us,latency_us\n");
+            for (long[] r : rows) out.write((r[0] - windowStart / 1000) + "," + r[1] + "," + r[2] + "\n");
+        }
+        System.out.printf("trace:        %d requests written to %s%n", rows.size(), trace);
     }
 
     private HttpClient client() {
@@ -236,6 +274,7 @@ public final class HttpLoad {
             Histogram h,
             Histogram lag,
             Histogram reply,
+            Trace trace,
             long windowStart,
             long windowEnd,
             long firstSend) {
@@ -258,6 +297,7 @@ public final class HttpLoad {
                 h.recordValue(Math.max(1, (t1 - t0) / 1000));
                 lag.recordValue(Math.max(1, (sent - t0) / 1000));
                 reply.recordValue(Math.max(1, (t1 - sent) / 1000));
+                if (this.trace != null) trace.add(t0 / 1000, (sent - t0) / 1000, (t1 - t0) / 1000);
             }
             if (t1 <= windowEnd) {
                 completedInWindow.increment();
@@ -434,6 +474,8 @@ public final class HttpLoad {
                   --data DIR         where the in-process server's temporary data directory is
                                      made [the system temp dir]; e.g. /dev/shm to see the cost
                                      of the disk's fsync apart from the rest
+                  --trace FILE       write each measured request's scheduled time, lag and latency (us) as
+                                     CSV, to see when in the run the slow ones came [none]
                   --url URL --key K  load an external server instead (e.g. http://127.0.0.1:8080
                                      and the key of an agent the policy lets run db.query)
                 Durations are written like 500ms, 20s, 1m.

@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -51,6 +52,8 @@ final class ToolCalls {
     private final GatewaySession session;
     /** The last listed tools and whether each may be called; empty until listed, cleared on list_changed. */
     private final Map<String, ToolPins.Status> tools = new ConcurrentHashMap<>();
+    /** Every tool the upstream listed, those hidden from this agent too: a call to any other is refused. */
+    private final Set<String> known = ConcurrentHashMap.newKeySet();
 
     private volatile boolean listed;
 
@@ -81,6 +84,7 @@ final class ToolCalls {
         for (JsonNode t : listedTools) {
             String name = t.path("name").asText("");
             if (name.isEmpty()) continue;
+            known.add(name);
             Resource resource = gateway.resource(session.upstream(), name);
             ActionRequest probe = new ActionRequest(new Action(ACTION, F.objectNode()), resource, null, null, null);
             if (gateway.policy()
@@ -97,13 +101,14 @@ final class ToolCalls {
 
     /** The gateway's own tools/list, all pages: before a call to a tool this session has not seen listed. */
     private void refresh() {
+        known.clear();
         String cursor = null;
         do {
             ObjectNode params = F.objectNode();
             if (cursor != null) params.put("cursor", cursor);
             ObjectNode r = session.callOwn("tools/list", params);
             JsonNode result = r.path("result");
-            if (!result.path("tools").isArray()) break;
+            if (!result.path("tools").isArray()) return; // not listed: policy decides the call, as always
             check((ArrayNode) result.get("tools"), F.arrayNode());
             cursor = result.hasNonNull("nextCursor") ? result.get("nextCursor").asText() : null;
         } while (cursor != null);
@@ -121,6 +126,8 @@ final class ToolCalls {
             throw new GatewaySession.InvalidParamsException("tools/call params.arguments must be an object");
         // A tool not seen listed, or blocked when last seen (its re-approval may have come since): list again.
         if (!listed || !(tools.get(tool) instanceof ToolPins.Status.Trusted)) refresh();
+        // A tool the upstream does not have: the specification's error, and no request for people to decide.
+        if (listed && !known.contains(tool)) throw new GatewaySession.InvalidParamsException("Unknown tool: " + tool);
         if (tools.get(tool) instanceof ToolPins.Status.Blocked b) return result(id, b.reason(), true);
 
         ActionRequest action;

@@ -202,6 +202,19 @@ class McpGatewayTest {
     }
 
     @Test
+    void aCallToAToolTheUpstreamDoesNotHaveIsAnErrorAndAsksNoOne() {
+        start(Duration.ofSeconds(30), fs());
+        McpSyncClient c = client("deploy-bot", "fs");
+
+        assertThatThrownBy(() -> call(c, "no_such_tool", Map.of("path", "x")))
+                .hasMessageContaining("Unknown tool: no_such_tool");
+        // Nothing for people to decide, nothing submitted; the session goes on.
+        assertThat(ledger().stream().filter(e -> e.path("type").asText().equals("request.submitted")))
+                .isEmpty();
+        assertThat(c.listTools().tools()).isNotEmpty();
+    }
+
+    @Test
     void aWriteIsHeldUntilTwoPeopleApproveThenCompletes() throws Exception {
         start(Duration.ofSeconds(60), fs());
         McpSyncClient c = client("deploy-bot", "fs");
