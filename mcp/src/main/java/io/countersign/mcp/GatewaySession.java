@@ -228,11 +228,6 @@ public final class GatewaySession implements AutoCloseable {
                 Outbound.NOWHERE);
     }
 
-    /** Whether this session lives for one request of the stateless revision. */
-    boolean stateless() {
-        return stateless;
-    }
-
     void holding(String agentId, ToolCalls.Held h) {
         if (h == null) held.remove(agentId);
         else held.put(agentId, h);

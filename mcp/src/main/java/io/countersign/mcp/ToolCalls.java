@@ -45,7 +45,7 @@ final class ToolCalls {
     private static final Logger LOG = LoggerFactory.getLogger(ToolCalls.class);
     static final String ACTION = "mcp.tool";
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
-    /** How often a held stateless call checks that its agent is still connected. */
+    /** How often a held call checks that its agent is still there ({@link Outbound#stillThere}). */
     private static final long PROBE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final McpGateway gateway;
@@ -174,8 +174,7 @@ final class ToolCalls {
         Held held = new Held(pending.id());
         session.holding(id.asText(), held);
         long every = gateway.config().progressInterval().toNanos();
-        // In the stateless revision a dropped connection is the agent's cancellation: look for it.
-        long step = session.stateless() ? Math.min(every, PROBE_NANOS) : every;
+        long step = Math.min(every, PROBE_NANOS);
         long now = System.nanoTime();
         long deadline = now + gateway.config().hold().toNanos();
         long nextBeat = now;
@@ -193,7 +192,8 @@ final class ToolCalls {
                     nextBeat = now + every;
                 }
                 r = gateway.service().await(r.id(), session.agent(), Duration.ofNanos(Math.min(left, step)));
-                if (session.stateless() && r.state() == RequestState.PENDING && System.nanoTime() - nextProbe >= 0) {
+                // Where a dropped connection is the agent's cancellation (the stateless revision), look for it.
+                if (r.state() == RequestState.PENDING && System.nanoTime() - nextProbe >= 0) {
                     if (!reply.stillThere()) {
                         gone = true;
                         break;

@@ -268,7 +268,8 @@ final class McpEndpoint {
 
         @Override
         public synchronized boolean stillThere() {
-            if (probes && !gone && !done) {
+            if (!probes) return true;
+            if (!gone && !done) {
                 open();
                 comment();
             }
