@@ -171,8 +171,8 @@ public final class HttpLoad {
                 histograms.add(h);
                 lags.add(lag);
                 replies.add(reply);
-                Trace t = new Trace();
-                traces.add(t);
+                Trace t = trace == null ? null : new Trace(); // 96 KiB a worker: only when asked for
+                if (t != null) traces.add(t);
                 Sender sender = rawClient ? raw(base, key) : jdk(pool.get(w % clients), request);
                 long firstSend = start + (rate > 0 ? 1_000_000_000L * w / rate : 0);
                 workers.submit(() -> work(sender, h, lag, reply, t, windowStart, windowEnd, firstSend));
@@ -274,7 +274,7 @@ public final class HttpLoad {
             Histogram h,
             Histogram lag,
             Histogram reply,
-            Trace trace,
+            Trace times,
             long windowStart,
             long windowEnd,
             long firstSend) {
@@ -297,7 +297,7 @@ public final class HttpLoad {
                 h.recordValue(Math.max(1, (t1 - t0) / 1000));
                 lag.recordValue(Math.max(1, (sent - t0) / 1000));
                 reply.recordValue(Math.max(1, (t1 - sent) / 1000));
-                if (this.trace != null) trace.add(t0 / 1000, (sent - t0) / 1000, (t1 - t0) / 1000);
+                if (times != null) times.add(t0 / 1000, (sent - t0) / 1000, (t1 - t0) / 1000);
             }
             if (t1 <= windowEnd) {
                 completedInWindow.increment();
