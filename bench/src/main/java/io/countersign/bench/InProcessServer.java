@@ -1,7 +1,6 @@
 package io.countersign.bench;
 
 import io.countersign.core.Principal;
-import io.countersign.server.ApiKeys;
 import io.countersign.server.CountersignServer;
 import io.countersign.server.config.DemoIdentities;
 import io.countersign.server.config.ServerConfig;
@@ -32,10 +31,9 @@ final class InProcessServer implements AutoCloseable {
 
     private InProcessServer(Path dataDir, Path policy, Duration maxWait) {
         this.dataDir = dataDir;
-        List<ServerConfig.Identity> identities =
-                DemoIdentities.principals().stream().map(this::identity).toList();
-        ServerConfig config = new ServerConfig(
-                "127.0.0.1", 0, dataDir, policy, identities, ServerConfig.DEFAULT_SWEEP, maxWait, false, null);
+        DemoIdentities.principals().forEach(p -> principals.put(p.id(), p));
+        List<ServerConfig.Identity> identities = DemoIdentities.withNewKeys(keys, p -> ServerConfig.Links.NONE);
+        ServerConfig config = ServerConfig.local(dataDir, policy, identities).withMaxWait(maxWait);
         this.server = CountersignServer.start(config);
     }
 
@@ -64,13 +62,6 @@ final class InProcessServer implements AutoCloseable {
             Files.copy(in, file);
             return file;
         }
-    }
-
-    private ServerConfig.Identity identity(Principal p) {
-        String key = ApiKeys.generate();
-        keys.put(p.id(), key);
-        principals.put(p.id(), p);
-        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key));
     }
 
     CountersignServer server() {

@@ -11,7 +11,6 @@ import io.countersign.core.RequestService;
 import io.countersign.core.Resource;
 import io.countersign.core.json.Json;
 import io.countersign.mcp.McpConfig;
-import io.countersign.server.ApiKeys;
 import io.countersign.server.CountersignServer;
 import io.countersign.server.config.DemoIdentities;
 import io.countersign.server.config.ServerConfig;
@@ -39,6 +38,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -756,31 +756,15 @@ public final class McpLatency {
         private Countersign(Path dir, McpConfig mcp) throws IOException {
             this.dir = dir;
             Path policy = Files.writeString(dir.resolve("mcp-latency-policy.yaml"), POLICY);
-            List<ServerConfig.Identity> identities = new ArrayList<>();
-            Principal bot = null;
-            String botKey = null;
-            for (Principal p : DemoIdentities.principals()) {
-                String key = ApiKeys.generate();
-                identities.add(new ServerConfig.Identity(p, ApiKeys.sha256Hex(key)));
-                if (p.id().equals(AGENT)) {
-                    bot = p;
-                    botKey = key;
-                }
-            }
-            this.agent = bot;
-            this.agentKey = botKey;
-            this.server = CountersignServer.start(new ServerConfig(
-                    "127.0.0.1",
-                    0,
-                    dir.resolve("data"),
-                    policy,
-                    identities,
-                    ServerConfig.DEFAULT_SWEEP,
-                    ServerConfig.DEFAULT_MAX_WAIT,
-                    false,
-                    null,
-                    null,
-                    mcp));
+            Map<String, String> keys = new HashMap<>();
+            List<ServerConfig.Identity> identities = DemoIdentities.withNewKeys(keys, p -> ServerConfig.Links.NONE);
+            this.agent = DemoIdentities.principals().stream()
+                    .filter(p -> p.id().equals(AGENT))
+                    .findFirst()
+                    .orElseThrow();
+            this.agentKey = keys.get(AGENT);
+            this.server = CountersignServer.start(
+                    ServerConfig.local(dir.resolve("data"), policy, identities).withMcp(mcp));
         }
 
         static Countersign start(McpConfig.Upstream upstream, Optional<Path> under, Duration timeout)

@@ -1,10 +1,8 @@
 package io.countersign.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.countersign.core.Principal;
 import io.countersign.core.json.Json;
 import io.countersign.core.testing.MutableClock;
-import io.countersign.server.ApiKeys;
 import io.countersign.server.CountersignServer;
 import io.countersign.server.config.DemoIdentities;
 import io.countersign.server.config.ServerConfig;
@@ -13,7 +11,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -33,30 +30,13 @@ final class CliFixture implements AutoCloseable {
 
     /** A server on {@code policy} whose MCP gateway fronts {@code mcp}'s upstreams. */
     CliFixture(Path dataDir, Path policy, io.countersign.mcp.McpConfig mcp) {
-        List<ServerConfig.Identity> identities =
-                DemoIdentities.principals().stream().map(this::identity).toList();
-        ServerConfig config = new ServerConfig(
-                        "127.0.0.1",
-                        0,
-                        dataDir,
-                        policy,
-                        identities,
-                        Duration.ofSeconds(1),
-                        Duration.ofMinutes(5),
-                        false,
-                        null)
-                .withMcp(mcp);
+        List<ServerConfig.Identity> identities = DemoIdentities.withNewKeys(keys, p -> ServerConfig.Links.NONE);
+        ServerConfig config = ServerConfig.local(dataDir, policy, identities).withMcp(mcp);
         server = CountersignServer.start(config, new MutableClock(Instant.parse("2025-03-03T09:00:00Z")));
     }
 
     CountersignServer server() {
         return server;
-    }
-
-    private ServerConfig.Identity identity(Principal p) {
-        String key = ApiKeys.generate();
-        keys.put(p.id(), key);
-        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key));
     }
 
     /** Runs a client command as {@code who} against this server. */

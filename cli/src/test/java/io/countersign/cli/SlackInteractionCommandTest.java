@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.cli.CliFixture.Run;
-import io.countersign.core.Principal;
-import io.countersign.server.ApiKeys;
 import io.countersign.server.CountersignServer;
 import io.countersign.server.config.Channels;
 import io.countersign.server.config.DemoIdentities;
@@ -50,16 +48,9 @@ class SlackInteractionCommandTest {
                         new Channels.Secret(SIGNING_SECRET),
                         "C0APPROVALS",
                         URI.create("http://127.0.0.1:1/api")));
-        ServerConfig config = new ServerConfig(
-                        "127.0.0.1",
-                        0,
-                        dir.resolve("data"),
-                        CliFixture.POLICY,
-                        DemoIdentities.principals().stream().map(this::identity).toList(),
-                        Duration.ofSeconds(1),
-                        Duration.ofMinutes(5),
-                        false,
-                        null)
+        List<ServerConfig.Identity> identities =
+                DemoIdentities.withNewKeys(keys, p -> new ServerConfig.Links(null, null, SLACK_IDS.get(p.id()), null));
+        ServerConfig config = ServerConfig.local(dir.resolve("data"), CliFixture.POLICY, identities)
                 .withChannels(channels);
         server = CountersignServer.start(config);
     }
@@ -67,13 +58,6 @@ class SlackInteractionCommandTest {
     @AfterEach
     void stop() {
         server.close();
-    }
-
-    private ServerConfig.Identity identity(Principal p) {
-        String key = ApiKeys.generate();
-        keys.put(p.id(), key);
-        ServerConfig.Links links = new ServerConfig.Links(null, null, SLACK_IDS.get(p.id()), null);
-        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key), links);
     }
 
     @Test

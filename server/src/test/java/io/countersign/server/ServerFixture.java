@@ -70,28 +70,10 @@ public final class ServerFixture implements AutoCloseable {
             Path policy,
             Map<String, ServerConfig.Links> links,
             java.util.function.UnaryOperator<ServerConfig> customise) {
-        List<ServerConfig.Identity> identities = DemoIdentities.principals().stream()
-                .map(p -> identity(p, links.getOrDefault(p.id(), ServerConfig.Links.NONE)))
-                .toList();
-        ServerConfig config = customise.apply(new ServerConfig(
-                "127.0.0.1",
-                0,
-                dataDir,
-                policy,
-                identities,
-                Duration.ofSeconds(1),
-                Duration.ofMinutes(5),
-                false,
-                null,
-                null,
-                null));
+        List<ServerConfig.Identity> identities =
+                DemoIdentities.withNewKeys(keys, p -> links.getOrDefault(p.id(), ServerConfig.Links.NONE));
+        ServerConfig config = customise.apply(ServerConfig.local(dataDir, policy, identities));
         this.server = CountersignServer.start(config, clock);
-    }
-
-    private ServerConfig.Identity identity(Principal p, ServerConfig.Links links) {
-        String key = ApiKeys.generate();
-        keys.put(p.id(), key);
-        return new ServerConfig.Identity(p, ApiKeys.sha256Hex(key), links);
     }
 
     public CountersignServer server() {

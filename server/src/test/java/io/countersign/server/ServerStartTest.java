@@ -16,16 +16,8 @@ class ServerStartTest {
     void aTakenPortFailsTheStartWithOneClearErrorAndReleasesTheStore() throws Exception {
         try (ServerFixture first = new ServerFixture(dir.resolve("a"))) {
             ServerConfig c = first.server().config();
-            ServerConfig sameport = new ServerConfig(
-                    c.host(),
-                    first.server().port(),
-                    dir.resolve("b"),
-                    c.policyFile(),
-                    c.identities(),
-                    c.sweepInterval(),
-                    c.maxWait(),
-                    false,
-                    null);
+            ServerConfig sameport = ServerConfig.local(dir.resolve("b"), c.policyFile(), c.identities())
+                    .withPort(first.server().port());
             assertThatThrownBy(() -> CountersignServer.start(sameport))
                     .isInstanceOf(ServerStartException.class)
                     .hasMessageContaining(":" + first.server().port())

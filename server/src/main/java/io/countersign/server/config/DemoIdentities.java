@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The demo cast used when no config file declares identities: one agent, one service and five
@@ -40,6 +41,22 @@ public final class DemoIdentities {
         List<ServerConfig.Identity> out = new ArrayList<>();
         for (Principal p : principals())
             out.add(new ServerConfig.Identity(p, ApiKeys.sha256Hex(keys.get(p.id())), links(p)));
+        return out;
+    }
+
+    /**
+     * The demo cast with keys made afresh, for servers in tests and benchmarks: each key goes into
+     * {@code keys} under its principal's id and only its hash into the identity, with the outside
+     * identities {@code links} gives it.
+     */
+    public static List<ServerConfig.Identity> withNewKeys(
+            Map<String, String> keys, Function<Principal, ServerConfig.Links> links) {
+        List<ServerConfig.Identity> out = new ArrayList<>();
+        for (Principal p : principals()) {
+            String key = ApiKeys.generate();
+            keys.put(p.id(), key);
+            out.add(new ServerConfig.Identity(p, ApiKeys.sha256Hex(key), links.apply(p)));
+        }
         return out;
     }
 

@@ -53,54 +53,35 @@ public record ServerConfig(
         channels = channels == null ? Channels.none() : channels;
     }
 
-    /** A config without channels. */
-    public ServerConfig(
-            String host,
-            int port,
-            Path dataDir,
-            Path policyFile,
-            List<Identity> identities,
-            Duration sweepInterval,
-            Duration maxWait,
-            boolean demo,
-            Ledger ledger,
-            Oidc oidc,
-            McpConfig mcp) {
-        this(host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp, null);
-    }
-
-    /** A config without MCP upstreams. */
-    public ServerConfig(
-            String host,
-            int port,
-            Path dataDir,
-            Path policyFile,
-            List<Identity> identities,
-            Duration sweepInterval,
-            Duration maxWait,
-            boolean demo,
-            Ledger ledger,
-            Oidc oidc) {
-        this(host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, null);
-    }
-
-    /** A config without identity providers (API keys only). */
-    public ServerConfig(
-            String host,
-            int port,
-            Path dataDir,
-            Path policyFile,
-            List<Identity> identities,
-            Duration sweepInterval,
-            Duration maxWait,
-            boolean demo,
-            Ledger ledger) {
-        this(host, port, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, null);
+    /**
+     * A server on loopback at any free port, with the default timings and ledger and no identity
+     * providers, MCP upstreams or channels: for servers embedded in tests and benchmarks, whose
+     * {@code with...} methods change the rest.
+     */
+    public static ServerConfig local(Path dataDir, Path policyFile, List<Identity> identities) {
+        return new ServerConfig(
+                DEFAULT_HOST,
+                0,
+                dataDir,
+                policyFile,
+                identities,
+                DEFAULT_SWEEP,
+                DEFAULT_MAX_WAIT,
+                false,
+                null,
+                null,
+                null,
+                null);
     }
 
     public ServerConfig withPort(int p) {
         return new ServerConfig(
                 host, p, dataDir, policyFile, identities, sweepInterval, maxWait, demo, ledger, oidc, mcp, channels);
+    }
+
+    public ServerConfig withMaxWait(Duration w) {
+        return new ServerConfig(
+                host, port, dataDir, policyFile, identities, sweepInterval, w, demo, ledger, oidc, mcp, channels);
     }
 
     public ServerConfig withMcp(McpConfig m) {

@@ -108,17 +108,8 @@ final class OidcFixture implements AutoCloseable {
                         Principal.human("carol", Set.of("data-owners", "security")),
                         new ServerConfig.Links(null, null, "U0CAROL", null)),
                 identity(Principal.human("dave", Set.of("security")), ServerConfig.Links.NONE));
-        return new ServerConfig(
-                "127.0.0.1",
-                0,
-                dataDir,
-                Path.of("..", "examples", "policy.yaml"),
-                identities,
-                Duration.ofSeconds(1),
-                Duration.ofMinutes(5),
-                false,
-                null,
-                ServerConfig.Oidc.of(List.of(trusted)));
+        return ServerConfig.local(dataDir, Path.of("..", "examples", "policy.yaml"), identities)
+                .withOidc(ServerConfig.Oidc.of(List.of(trusted)));
     }
 
     private ServerConfig.Identity identity(Principal p, ServerConfig.Links links) {
