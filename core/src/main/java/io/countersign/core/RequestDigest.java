@@ -41,6 +41,17 @@ public final class RequestDigest {
         return subject;
     }
 
+    /** Whether {@code s} has a digest's form: 64 hex digits (either case), around them only whitespace. */
+    public static boolean wellFormed(String s) {
+        String t = s.strip();
+        if (t.length() != 64) return false;
+        for (int i = 0; i < 64; i++) {
+            char c = t.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F')) return false;
+        }
+        return true;
+    }
+
     /** Constant-time comparison of two hex digests; a null or malformed candidate never matches. */
     public static boolean matches(String expected, String candidate) {
         if (candidate == null) return false;

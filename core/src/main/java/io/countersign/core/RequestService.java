@@ -38,6 +38,9 @@ import java.util.random.RandomGenerator;
  * transaction.
  */
 public final class RequestService {
+    /** The longest reason a review or revocation may give, as for a request's justification. */
+    static final int MAX_REASON = 4000;
+
     private static final int LIST_SCAN = 2000;
 
     private final Policy policy;
@@ -238,7 +241,12 @@ public final class RequestService {
     public Request review(
             RequestId id, Principal reviewer, Verdict verdict, String reason, String channel, String shownDigest) {
         Instant now = clock.instant();
-        String why = reason == null ? "" : reason.strip();
+        // Checked before anything is recorded: a refused review's event carries the digest shown, and
+        // every review its reason, so neither may be whatever a client sends.
+        String why = InvalidRequestException.optionalText("reason", reason, MAX_REASON)
+                .strip();
+        if (shownDigest != null && !RequestDigest.wellFormed(shownDigest))
+            throw new InvalidRequestException("digest", "must be 64 hex digits, as in the request's digest");
         return change(id, (tx, r) -> {
             try {
                 checkReview(r, reviewer, verdict, why, shownDigest);
@@ -275,6 +283,7 @@ public final class RequestService {
     /** Revokes an approved request's unused grant; any human eligible to review it may. */
     public Request revoke(RequestId id, Principal who, String reason) {
         Instant now = clock.instant();
+        if (reason != null) InvalidRequestException.optionalText("reason", reason, MAX_REASON);
         return change(id, (tx, r) -> {
             Optional<RefusedException> refused = SeparationOfDuties.refuseReviewer(r, who);
             if (refused.isPresent()) throw refused.get();

@@ -109,6 +109,33 @@ class BadInputTest {
                         404,
                         "request-not-found"),
                 new BadCall(
+                        "review reason over 4,000 characters",
+                        (cs, id) -> json(
+                                cs,
+                                "bob",
+                                reviews(id),
+                                "{\"verdict\":\"approve\",\"reason\":\"" + "x".repeat(4001) + "\"}"),
+                        422,
+                        "invalid-request"),
+                new BadCall(
+                        "review digest that is no digest",
+                        (cs, id) -> json(
+                                cs,
+                                "bob",
+                                reviews(id),
+                                "{\"verdict\":\"approve\",\"reason\":\"x\",\"digest\":\"" + "z".repeat(500) + "\"}"),
+                        422,
+                        "invalid-request"),
+                new BadCall(
+                        "revoke reason over 4,000 characters",
+                        (cs, id) -> json(
+                                cs,
+                                "bob",
+                                "/v1/requests/" + id + "/revoke",
+                                "{\"reason\":\"" + "x".repeat(4001) + "\"}"),
+                        422,
+                        "invalid-request"),
+                new BadCall(
                         "bad action type", (cs, id) -> submit(cs, actionOfType("DB Export!")), 422, "invalid-request"),
                 new BadCall(
                         "integer beyond 2^53",
