@@ -78,10 +78,19 @@ public record McpConfig(
             return url == null;
         }
 
-        /** Headers and environment hold secrets: never print them. */
+        /** Headers and environment hold secrets, and a URL's user info and query may: never print them. */
         @Override
         public String toString() {
-            return "Upstream[" + name + ", " + (isStdio() ? "stdio " + command.getFirst() : "http " + url) + "]";
+            return "Upstream[" + name + ", " + (isStdio() ? "stdio " + command.getFirst() : "http " + shown(url)) + "]";
+        }
+
+        /** A URL fit to print: its scheme, host, port and path, without user info, query or fragment. */
+        public static String shown(java.net.URI url) {
+            return url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
+                    + (url.getRawPath() == null ? "" : url.getRawPath())
+                    + (url.getRawUserInfo() != null || url.getRawQuery() != null || url.getRawFragment() != null
+                            ? " (user info, query or fragment not shown)"
+                            : "");
         }
     }
 }

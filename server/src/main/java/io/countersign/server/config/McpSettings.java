@@ -71,10 +71,12 @@ final class McpSettings {
             try {
                 url = new URI(u.url());
             } catch (URISyntaxException e) {
-                throw new ConfigException(key + ".url: not a URL: '" + u.url() + "'");
+                // The value itself is not shown: a URL may carry a token in its query or user info.
+                throw new ConfigException(
+                        key + ".url: not a URL (" + e.getReason() + " at character " + e.getIndex() + ")");
             }
             if (!"http".equals(url.getScheme()) && !"https".equals(url.getScheme()))
-                throw new ConfigException(key + ".url: must be http or https; got '" + u.url() + "'");
+                throw new ConfigException(key + ".url: must be http or https; got '" + url.getScheme() + ":'");
         }
         return new McpConfig.Upstream(
                 u.name(),

@@ -82,6 +82,34 @@ class ConfigLoaderTest {
                 .contains(mentions.split(","));
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            not a URL, a token in its query | 'http://files host/mcp?token=s3cret-token' | mcp.upstreams[0].url,not a URL
+            not http, a password in it      | 'ftp://me:s3cret-token@files/mcp'          | mcp.upstreams[0].url,ftp
+            """)
+    void aBadUpstreamUrlIsNamedWithoutWhatItMayHide(String name, String url, String mentions) throws IOException {
+        String yaml = DEMO + "mcp:\n  upstreams:\n    - name: files\n      url: '" + url + "'\n";
+        assertThatThrownBy(() -> load(yaml))
+                .isInstanceOf(ConfigException.class)
+                .message()
+                .contains(mentions.split(","))
+                .doesNotContain("s3cret");
+    }
+
+    @Test
+    void anUpstreamPrintsWithoutItsUrlsSecrets() {
+        var upstream = new io.countersign.mcp.McpConfig.Upstream(
+                "files",
+                java.util.List.of(),
+                Map.of(),
+                java.net.URI.create("https://me:s3cret@files.example/mcp?token=s3cret#x"),
+                Map.of("Authorization", "Bearer s3cret"),
+                null,
+                null,
+                null);
+        assertThat(upstream.toString()).contains("https://files.example/mcp").doesNotContain("s3cret");
+    }
+
     @Test
     void sameKeyHashTwiceIsRefused() throws IOException {
         String yaml = valid().replace(BOT_HASH, BOB_HASH);
