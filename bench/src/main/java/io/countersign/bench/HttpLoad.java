@@ -167,24 +167,14 @@ public final class HttpLoad {
         long start = System.nanoTime();
         long windowStart = start + warmup.toNanos();
         long windowEnd = windowStart + duration.toNanos();
-        List<Histogram> histograms = new ArrayList<>();
-        List<Histogram> lags = new ArrayList<>();
-        List<Histogram> replies = new ArrayList<>();
-        List<Trace> traces = new ArrayList<>();
+        List<Figures> figures = new ArrayList<>();
         Scrape[] scrapes = new Scrape[2];
         long[] cpu = new long[2];
         long[] writerCpu = new long[2];
         Report.GcTotals[] gc = new Report.GcTotals[2];
         try (ExecutorService workers = executor()) {
             if (client == Client.NIO) {
-                Histogram h = Report.micros();
-                Histogram lag = Report.micros();
-                Histogram reply = Report.micros();
-                histograms.add(h);
-                lags.add(lag);
-                replies.add(reply);
-                Trace t = trace == null ? null : new Trace();
-                if (t != null) traces.add(t);
+                Figures f = figures(figures);
                 NioLoad load = new NioLoad(
                         base,
                         "/v1/requests",
@@ -195,24 +185,17 @@ public final class HttpLoad {
                         start,
                         windowEnd,
                         timeout.toNanos(),
-                        new Recorder(h, lag, reply, t, windowStart, windowEnd));
+                        new Recorder(f, windowStart, windowEnd));
                 workers.submit(() -> {
                     load.run();
                     return null;
                 });
             }
             for (int w = 0; w < (client == Client.NIO ? 0 : concurrency); w++) {
-                Histogram h = Report.micros();
-                Histogram lag = Report.micros();
-                Histogram reply = Report.micros();
-                histograms.add(h);
-                lags.add(lag);
-                replies.add(reply);
-                Trace t = trace == null ? null : new Trace(); // 96 KiB a worker: only when asked for
-                if (t != null) traces.add(t);
+                Figures f = figures(figures);
                 Sender sender = client == Client.RAW ? raw(base, key) : jdk(pool.get(w % clients), request);
                 long firstSend = start + (rate > 0 ? 1_000_000_000L * w / rate : 0);
-                workers.submit(() -> work(sender, h, lag, reply, t, windowStart, windowEnd, firstSend));
+                workers.submit(() -> work(sender, f, windowStart, windowEnd, firstSend));
             }
             sleepUntil(windowStart);
             scrapes[0] = Scrape.of(pool.getFirst(), base);
@@ -226,14 +209,33 @@ public final class HttpLoad {
             gc[1] = Report.GcTotals.now();
         }
         Histogram all = Report.micros();
-        histograms.forEach(all::add);
         Histogram lag = Report.micros();
-        lags.forEach(lag::add);
         Histogram reply = Report.micros();
-        replies.forEach(reply::add);
+        for (Figures f : figures) {
+            all.add(f.latency());
+            lag.add(f.lag());
+            reply.add(f.reply());
+        }
         print(all, lag, reply, windowStart, windowEnd, scrapes, cpu);
         printWriter(writerCpu, gc, scrapes);
-        if (trace != null) writeTrace(traces, windowStart);
+        if (trace != null) writeTrace(figures.stream().map(Figures::times).toList(), windowStart);
+    }
+
+    /** What one sender measured: each latency, its two parts, and with --trace each request's times. */
+    private record Figures(Histogram latency, Histogram lag, Histogram reply, Trace times) {
+        void record(long due, long sent, long done) {
+            latency.recordValue(Math.max(1, (done - due) / 1000));
+            lag.recordValue(Math.max(1, (sent - due) / 1000));
+            reply.recordValue(Math.max(1, (done - sent) / 1000));
+            if (times != null) times.add(due / 1000, (sent - due) / 1000, (done - due) / 1000);
+        }
+    }
+
+    /** A new sender's figures, added to {@code all}; a trace (96 KiB) only when asked for. */
+    private Figures figures(List<Figures> all) {
+        Figures f = new Figures(Report.micros(), Report.micros(), Report.micros(), trace == null ? null : new Trace());
+        all.add(f);
+        return f;
     }
 
     /** Each measured request's times, in microseconds: when it was scheduled to leave, its lag, its latency. */
@@ -309,15 +311,7 @@ public final class HttpLoad {
         };
     }
 
-    private void work(
-            Sender sender,
-            Histogram h,
-            Histogram lag,
-            Histogram reply,
-            Trace times,
-            long windowStart,
-            long windowEnd,
-            long firstSend) {
+    private void work(Sender sender, Figures figures, long windowStart, long windowEnd, long firstSend) {
         long interval = rate > 0 ? 1_000_000_000L * concurrency / rate : 0;
         long scheduled = firstSend;
         while (System.nanoTime() < windowEnd && (maxRequests == 0 || issued.incrementAndGet() <= maxRequests)) {
@@ -332,21 +326,13 @@ public final class HttpLoad {
             long t1 = System.nanoTime();
             if (t0 < windowStart) continue;
             if (error != null) failed(error);
-            else record(h, lag, reply, times, t0, sent, t1);
+            else figures.record(t0, sent, t1);
             if (t1 <= windowEnd) completed(t1);
         }
     }
 
     private void failed(String error) {
         errors.computeIfAbsent(error, k -> new LongAdder()).increment();
-    }
-
-    private static void record(
-            Histogram h, Histogram lag, Histogram reply, Trace times, long due, long sent, long done) {
-        h.recordValue(Math.max(1, (done - due) / 1000));
-        lag.recordValue(Math.max(1, (sent - due) / 1000));
-        reply.recordValue(Math.max(1, (done - sent) / 1000));
-        if (times != null) times.add(due / 1000, (sent - due) / 1000, (done - due) / 1000);
     }
 
     private void completed(long at) {
@@ -356,18 +342,12 @@ public final class HttpLoad {
 
     /** The NIO client's replies into the same figures as the workers': it has one receiving thread. */
     private final class Recorder implements NioLoad.Sink {
-        private final Histogram h;
-        private final Histogram lag;
-        private final Histogram reply;
-        private final Trace times;
+        private final Figures figures;
         private final long windowStart;
         private final long windowEnd;
 
-        Recorder(Histogram h, Histogram lag, Histogram reply, Trace times, long windowStart, long windowEnd) {
-            this.h = h;
-            this.lag = lag;
-            this.reply = reply;
-            this.times = times;
+        Recorder(Figures figures, long windowStart, long windowEnd) {
+            this.figures = figures;
             this.windowStart = windowStart;
             this.windowEnd = windowEnd;
         }
@@ -375,7 +355,7 @@ public final class HttpLoad {
         @Override
         public void reply(int status, long due, long sent, long done) {
             if (due < windowStart) return;
-            if (status == 201) record(h, lag, reply, times, due, sent, done);
+            if (status == 201) figures.record(due, sent, done);
             else failed("HTTP " + status);
             if (done <= windowEnd) completed(done);
         }

@@ -59,18 +59,7 @@ class NioLoadTest {
             long start = System.nanoTime() + 200_000_000L;
             long end = start + 1_000_000_000L;
             // 200/s over 8 connections for 1 s: connection i is due at start + i * 5 ms + k * 40 ms
-            new NioLoad(
-                            server.url(),
-                            "/v1/requests",
-                            server.key("deploy-bot"),
-                            HttpLoad.BODY,
-                            8,
-                            200,
-                            start,
-                            end,
-                            10_000_000_000L,
-                            seen)
-                    .run();
+            run(server.url(), server.key("deploy-bot"), 8, 200, start, end, seen);
 
             assertThat(seen.failures).isEmpty();
             assertThat(seen.replies).hasSize(200);
@@ -89,18 +78,7 @@ class NioLoadTest {
         try (InProcessServer server = InProcessServer.start(Optional.empty(), Duration.ofMinutes(1))) {
             Seen seen = new Seen(150);
             long start = System.nanoTime();
-            new NioLoad(
-                            server.url(),
-                            "/v1/requests",
-                            server.key("deploy-bot"),
-                            HttpLoad.BODY,
-                            4,
-                            0,
-                            start,
-                            start + 30_000_000_000L,
-                            10_000_000_000L,
-                            seen)
-                    .run();
+            run(server.url(), server.key("deploy-bot"), 4, 0, start, start + 30_000_000_000L, seen);
 
             assertThat(seen.failures).isEmpty();
             assertThat(seen.replies)
@@ -114,18 +92,7 @@ class NioLoadTest {
         try (InProcessServer server = InProcessServer.start(Optional.empty(), Duration.ofMinutes(1))) {
             Seen seen = new Seen(3);
             long start = System.nanoTime();
-            new NioLoad(
-                            server.url(),
-                            "/v1/requests",
-                            "cs_not-a-key",
-                            HttpLoad.BODY,
-                            1,
-                            0,
-                            start,
-                            start + 30_000_000_000L,
-                            10_000_000_000L,
-                            seen)
-                    .run();
+            run(server.url(), "cs_not-a-key", 1, 0, start, start + 30_000_000_000L, seen);
 
             assertThat(seen.replies).hasSize(3).allSatisfy(r -> assertThat(r[0]).isEqualTo(401));
         }
@@ -149,24 +116,18 @@ class NioLoadTest {
             Seen seen = new Seen(2);
             long start = System.nanoTime();
             URI url = URI.create("http://127.0.0.1:" + peer.getLocalPort());
-            new NioLoad(
-                            url,
-                            "/v1/requests",
-                            "k",
-                            HttpLoad.BODY,
-                            1,
-                            0,
-                            start,
-                            start + 30_000_000_000L,
-                            10_000_000_000L,
-                            seen)
-                    .run();
+            run(url, "k", 1, 0, start, start + 30_000_000_000L, seen);
 
             assertThat(seen.replies).isEmpty();
             assertThat(seen.failures).containsOnlyKeys("a reply without Content-Length");
             assertThat(seen.failures.get("a reply without Content-Length")).hasValue(2);
             assertThat(accepted).hasValue(3); // the first, and a fresh one after each failure
         }
+    }
+
+    /** Runs a load of {@code n} connections on {@code url}'s /v1/requests with the bench's request body. */
+    private static void run(URI url, String key, int n, int rate, long start, long end, Seen seen) throws Exception {
+        new NioLoad(url, "/v1/requests", key, HttpLoad.BODY, n, rate, start, end, 10_000_000_000L, seen).run();
     }
 
     private static void answerWithoutLength(Socket s) {
