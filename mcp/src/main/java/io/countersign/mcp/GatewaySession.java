@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Design notes. Every message from the agent is relayed unchanged except: {@code tools/call}
  * (which becomes an action request, see {@link ToolCalls}), {@code tools/list} (filtered and checked
- * against the pins), and {@code notifications/cancelled} (which also cancels a held call). Request ids
+ * against the pins), {@code notifications/cancelled} (which also cancels a held call), and a request
+ * sent without an id, which is dropped: only {@code notifications/} methods are relayed as
+ * notifications, so that no {@code tools/call} reaches the upstream past policy and ledger. Request ids
  * are renumbered toward the upstream, so that the gateway's own requests (a tools/list before a call,
  * the handshake replayed after a restart) can never collide with the agent's; responses get the
  * agent's id back. Progress notifications go to the stream of the request whose progress token they
@@ -172,7 +174,14 @@ public final class GatewaySession implements AutoCloseable {
     }
 
     private void notification(ObjectNode m) {
-        if ("notifications/cancelled".equals(JsonRpc.method(m))) {
+        String method = JsonRpc.method(m);
+        if (!method.startsWith("notifications/")) {
+            // A notification gets no answer (MCP 2025-11-25), not even an error: dropped, and quoted
+            // as JSON in the log, since the agent chose the text.
+            LOG.debug("dropped {}: a request without an id", m.get("method"));
+            return;
+        }
+        if ("notifications/cancelled".equals(method)) {
             String which = JsonRpc.params(m).path("requestId").asText("");
             ToolCalls.Held h = held.get(which);
             if (h != null) h.cancel();

@@ -14,10 +14,12 @@ import io.countersign.core.Request;
 import io.countersign.core.RequestId;
 import io.countersign.core.RequestNotFoundException;
 import io.countersign.core.RequestService.OutcomeReport;
+import io.countersign.core.RequestService.Submitted;
 import io.countersign.core.RequestState;
 import io.countersign.core.Resource;
 import io.countersign.core.ToolPins;
 import io.countersign.core.json.CanonicalJson;
+import io.countersign.core.json.NotCanonicalizableException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,7 +41,10 @@ import org.slf4j.LoggerFactory;
  * Needing approval, the call is held (with progress, if the agent asked for it) until it is decided
  * or the hold time passes; then an {@code isError} result names the request, and the identical call,
  * retried, resumes that request ({@link io.countersign.core.RequestService#submitOrResume}) and runs
- * once on its grant. Nothing is forwarded without a redeemed grant.
+ * once on its grant. Nothing is forwarded but by the call that redeemed its grant: identical calls
+ * held or retried at once share one request, and only the first to redeem it runs; the others get an
+ * {@code isError} result naming the request. Arguments with no canonical JSON form (so no digest to
+ * bind an approval to) are invalid params, and nothing is submitted.
  */
 final class ToolCalls {
     private static final Logger LOG = LoggerFactory.getLogger(ToolCalls.class);
@@ -141,26 +146,29 @@ final class ToolCalls {
         } catch (InvalidRequestException e) {
             throw new GatewaySession.InvalidParamsException(e.getMessage());
         }
-        Request r;
+        Submitted submitted;
         try {
-            r = submit(action);
+            submitted = submit(action);
         } catch (RefusedException e) {
             return result(id, "Countersign refused this call: " + e.getMessage(), true);
+        } catch (NotCanonicalizableException e) { // no digest, so nothing an approval could be bound to
+            throw new GatewaySession.InvalidParamsException(
+                    "tools/call params.arguments have no canonical JSON form: " + e.getMessage());
         }
+        Request r = submitted.request();
         return switch (r.state()) {
-            case APPROVED -> run(m, reply, r, afterReply);
+            // A new allowed request comes with its grant redeemed in the same write; a resumed one does not.
+            case APPROVED -> run(m, reply, r, !submitted.replayed() && r.grant().isRedeemed(), afterReply);
             case PENDING -> hold(m, reply, r, afterReply);
             default -> result(id, refusedText(r), true);
         };
     }
 
     /** Submits a call; earlier calls' outcomes that wait to be recorded ride in the same write ({@link Outcomes}). */
-    private Request submit(ActionRequest action) {
+    private Submitted submit(ActionRequest action) {
         List<OutcomeReport> carried = gateway.outcomes().take();
         try {
-            return gateway.service()
-                    .submitToRunNow(session.agent(), action, carried)
-                    .request();
+            return gateway.service().submitToRunNow(session.agent(), action, carried);
         } catch (RuntimeException e) { // then none of them was written
             gateway.outcomes().giveBack(carried);
             throw e;
@@ -214,7 +222,7 @@ final class ToolCalls {
             return result(id, "Cancelled by the client; request " + pending.id() + " was withdrawn.", true);
         }
         return switch (r.state()) {
-            case APPROVED -> run(m, reply, r, afterReply);
+            case APPROVED -> run(m, reply, r, false, afterReply);
             case PENDING ->
                 result(
                         id,
@@ -225,10 +233,16 @@ final class ToolCalls {
         };
     }
 
-    /** Redeems the grant, forwards the call, and leaves the recording of what came of it for after the answer. */
-    private ObjectNode run(ObjectNode m, Outbound reply, Request approved, List<Runnable> afterReply) {
+    /**
+     * Redeems the grant unless this call's own submission did ({@code redeemed}), forwards the call, and
+     * leaves the recording of what came of it for after the answer. A grant seen redeemed by anyone else
+     * is not this call's: an identical call held on the same request (or resuming it) may have used it,
+     * and only the store's redemption, refused to all but one, says which of them runs.
+     */
+    private ObjectNode run(
+            ObjectNode m, Outbound reply, Request approved, boolean redeemed, List<Runnable> afterReply) {
         JsonNode id = m.get("id");
-        if (!approved.grant().isRedeemed()) { // allowed calls come redeemed already (submitToRunNow)
+        if (!redeemed) {
             try {
                 gateway.service().redeem(approved.id(), session.agent(), approved.digest());
             } catch (RefusedException e) {

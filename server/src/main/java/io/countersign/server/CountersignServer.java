@@ -218,6 +218,11 @@ public final class CountersignServer implements AutoCloseable {
         return service;
     }
 
+    /** The MCP gateway, for tests that drive its sessions in process. */
+    McpGateway mcp() {
+        return mcp;
+    }
+
     private void routing(HttpRouting.Builder r, java.util.function.Consumer<HttpRouting.Builder> routes) {
         r.addFilter(metrics::filter);
         routes.accept(r);

@@ -4,11 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.Principal;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
 import io.countersign.core.RequestState;
+import io.countersign.core.json.Json;
+import io.countersign.mcp.GatewaySession;
+import io.countersign.mcp.JsonRpc;
 import io.countersign.mcp.McpConfig;
+import io.countersign.mcp.McpGateway;
+import io.countersign.mcp.Outbound;
 import io.countersign.server.config.DemoIdentities;
 import io.modelcontextprotocol.client.McpClient;
 import io.modelcontextprotocol.client.McpSyncClient;
@@ -22,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -32,8 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The MCP gateway end to end: the official MCP Java SDK as the agent, real MCP servers from npm
- * as the upstreams (the reference filesystem and everything servers, and a one-tool server whose
- * definition the test changes), the real server on port 0, reviews through the HTTP API.
+ * as the upstreams (the reference filesystem and everything servers, a one-tool server whose
+ * definition the test changes, and one that records every message it receives), the real server on
+ * port 0, reviews through the HTTP API. Where a test must stall one agent's stream, or say exactly
+ * which messages go out, it speaks raw JSON-RPC: over HTTP, or to the gateway's sessions in process.
  */
 class McpGatewayTest {
     private static final Pattern REQUEST_ID = Pattern.compile("req_[0-9A-HJKMNP-TV-Z]{26}");
@@ -66,6 +75,22 @@ class McpGatewayTest {
                 "fs", McpServers.filesystem(files), null, null, null, "prod", List.of("files"), null);
     }
 
+    private static McpConfig.Upstream recording(Path log) {
+        return new McpConfig.Upstream("recording", McpServers.recording(log), null, null, null, null, null, null);
+    }
+
+    /** What the recording upstream has received, in order. */
+    private static List<JsonNode> received(Path log) throws java.io.IOException {
+        if (!Files.exists(log)) return List.of();
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(log)) out.add(Json.mapper().readTree(line));
+        return out;
+    }
+
+    private static List<String> methods(List<JsonNode> messages) {
+        return messages.stream().map(m -> m.path("method").asText()).toList();
+    }
+
     private static McpConfig.Upstream everything() {
         return new McpConfig.Upstream("everything", McpServers.everything(), null, null, null, null, null, null);
     }
@@ -85,6 +110,33 @@ class McpGatewayTest {
 
     private static McpSchema.CallToolResult call(McpSyncClient c, String tool, Map<String, Object> args) {
         return c.callTool(new McpSchema.CallToolRequest(tool, args));
+    }
+
+    private static ObjectNode message(String json) {
+        try {
+            return (ObjectNode) Json.mapper().readTree(json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The handshake of a session driven in process. */
+    private static void initialize(GatewaySession s) {
+        CompletableFuture<ObjectNode> answer = new CompletableFuture<>();
+        s.handle(message(initialize()), answerTo(answer));
+        assertThat(answer.join().has("result")).isTrue();
+        s.handle(message("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"), Outbound.NOWHERE);
+    }
+
+    /** An agent's stream that completes {@code answer} with the response, and drops the rest. */
+    private static Outbound answerTo(CompletableFuture<ObjectNode> answer) {
+        return m -> {
+            if (m.has("id")) answer.complete(m);
+        };
+    }
+
+    private static String text(JsonNode response) {
+        return response.path("result").path("content").path(0).path("text").asText();
     }
 
     private static String text(McpSchema.CallToolResult r) {
@@ -283,6 +335,129 @@ class McpGatewayTest {
         assertThat(Files.readString(target)).isEqualTo("v1");
         assertThat(ledger().stream().filter(e -> e.path("type").asText().equals("grant.redeemed")))
                 .hasSize(1);
+    }
+
+    @Test
+    void aHeldCallWhoseGrantAnIdenticalCallHasUsedIsRefusedAndNotRunAgain() throws Exception {
+        Path log = files.resolve("received.jsonl");
+        start(Duration.ofSeconds(30), recording(log));
+        McpGateway gateway = fx.server().mcp();
+        McpConfig.Upstream upstream = gateway.upstream("recording").orElseThrow();
+        GatewaySession session = gateway.open(upstream, BOT);
+        GatewaySession retrySession = gateway.open(upstream, BOT);
+        initialize(session);
+        initialize(retrySession);
+        String work = """
+                {"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"work",
+                 "arguments":{"label":"once","seconds":3},"_meta":{"progressToken":"p-%1$d"}}}""";
+
+        CompletableFuture<ObjectNode> first = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> session.handle(message(work.formatted(1)), answerTo(first)));
+        RequestId id = fx.awaitPending(BOT);
+        // The same call again, as a client retries it: it resumes the same request and is held too,
+        // but its agent's stream stalls on the first progress beat (a slow connection), so that it
+        // looks at the request again only after the first call has used the grant.
+        CompletableFuture<ObjectNode> stalledBeat = new CompletableFuture<>();
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<ObjectNode> retry = new CompletableFuture<>();
+        Thread.ofVirtual()
+                .start(() -> retrySession.handle(message(work.formatted(2)), m -> {
+                    if (!m.has("id") && stalledBeat.complete(m)) awaitQuietly(release);
+                    if (m.has("id")) retry.complete(m);
+                }));
+        try {
+            assertThat(stalledBeat
+                            .get(20, TimeUnit.SECONDS)
+                            .path("params")
+                            .path("message")
+                            .asText())
+                    .contains(id.value());
+
+            fx.review("bob", id.value(), "approve", "ok");
+            fx.review("carol", id.value(), "approve", "ok");
+            for (int i = 0; i < 200 && !request(id).grant().isRedeemed(); i++) Thread.sleep(25);
+            assertThat(request(id).grant().isRedeemed()).isTrue(); // the first call is at work upstream now
+        } finally {
+            release.countDown(); // the retry goes on, whatever failed above
+        }
+
+        ObjectNode refused = retry.get(20, TimeUnit.SECONDS);
+        ObjectNode ran = first.get(20, TimeUnit.SECONDS);
+        assertThat(methods(received(log)).stream().filter("tools/call"::equals))
+                .as("one approval, one run upstream")
+                .hasSize(1);
+        assertThat(text(ran)).isEqualTo("worked once");
+        assertThat(refused.path("result").path("isError").asBoolean()).isTrue();
+        assertThat(text(refused)).contains(id.value()).contains("redeemed already");
+        assertThat(eventTypes(id).stream().filter("grant.redeemed"::equals)).hasSize(1);
+        assertThat(eventTypes(id)).contains("grant.redeem_refused");
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void aToolCallSentAsANotificationNeverReachesTheUpstreamButNotificationsDo() throws Exception {
+        Path log = files.resolve("received.jsonl");
+        start(Duration.ofSeconds(30), recording(log));
+        String session = mcp("deploy-bot", null, initialize())
+                .headers()
+                .firstValue("Mcp-Session-Id")
+                .orElseThrow();
+
+        ServerFixture.Reply initialized =
+                mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+        ServerFixture.Reply unanswerable = mcp("deploy-bot", session, """
+                {"jsonrpc":"2.0","method":"tools/call","params":{"name":"work","arguments":{"label":"unseen"}}}""");
+        ServerFixture.Reply rootsChanged =
+                mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}");
+        // A request after them: by the time it is answered, the upstream has what was relayed before it.
+        ServerFixture.Reply listed =
+                mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+
+        assertThat(List.of(initialized.status(), unanswerable.status(), rootsChanged.status()))
+                .containsOnly(202); // a notification gets no answer, whatever its method
+        assertThat(listed.status()).isEqualTo(200);
+        assertThat(methods(received(log)))
+                .containsExactly(
+                        "initialize", "notifications/initialized", "notifications/roots/list_changed", "tools/list");
+        assertThat(ledger().stream().filter(e -> e.path("type").asText().equals("request.submitted")))
+                .isEmpty();
+    }
+
+    @Test
+    void argumentsWithNoCanonicalFormAreInvalidParamsAndNothingIsSubmitted() throws Exception {
+        Path log = files.resolve("received.jsonl");
+        start(Duration.ofSeconds(30), recording(log));
+        String session = mcp("deploy-bot", null, initialize())
+                .headers()
+                .firstValue("Mcp-Session-Id")
+                .orElseThrow();
+        String call = """
+                {"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"work","arguments":%s}}""";
+
+        // Past 2^53 an integer has no exact double, and a lone surrogate no UTF-8: neither has a digest.
+        JsonNode tooBig = mcp("deploy-bot", session, call.formatted(1, "{\"label\":\"x\",\"n\":9007199254740993}"))
+                .json();
+        JsonNode loneSurrogate = mcp("deploy-bot", session, call.formatted(2, "{\"label\":\"\\ud800\"}"))
+                .json();
+
+        for (JsonNode r : List.of(tooBig, loneSurrogate)) {
+            assertThat(r.path("error").path("code").asInt()).isEqualTo(JsonRpc.INVALID_PARAMS);
+            assertThat(r.path("error").path("message").asText())
+                    .contains("arguments")
+                    .contains("canonical");
+        }
+        assertThat(tooBig.path("error").path("message").asText()).contains("9007199254740993");
+        assertThat(loneSurrogate.path("error").path("message").asText()).contains("surrogate");
+        assertThat(ledger().stream().filter(e -> e.path("type").asText().equals("request.submitted")))
+                .isEmpty();
+        assertThat(methods(received(log))).doesNotContain("tools/call");
     }
 
     @Test

@@ -13,9 +13,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The real MCP servers the gateway's tests put behind Countersign, from npm ({@code
  * interop/mcp-servers}: the reference "everything" and "filesystem" servers, and small servers built
- * on the official TypeScript SDKs: a one-tool server, a stateless one (SDK v2, revision 2026-07-28)
- * and one that sends messages of its own on its GET stream). Installed once with {@code npm ci} if
- * they are not there.
+ * on the official TypeScript SDKs: a one-tool server, one that records every message it receives, a
+ * stateless one (SDK v2, revision 2026-07-28) and one that sends messages of its own on its GET
+ * stream). Installed once with {@code npm ci} if they are not there.
  */
 final class McpServers {
     static final Path DIR =
@@ -56,6 +56,12 @@ final class McpServers {
     static List<String> changing(Path descriptionFile) {
         install();
         return List.of("node", DIR.resolve("changing-tool.mjs").toString(), descriptionFile.toString());
+    }
+
+    /** The recording server: every message it receives goes to {@code log}, one JSON line each. */
+    static List<String> recording(Path log) {
+        install();
+        return List.of("node", DIR.resolve("recording-server.mjs").toString(), log.toString());
     }
 
     /** The stateless notes server (SDK v2: revision 2026-07-28, and 2025-era requests statelessly). */
