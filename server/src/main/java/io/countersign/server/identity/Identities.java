@@ -102,6 +102,12 @@ public final class Identities implements Directory {
         return Optional.ofNullable(declaredLinks.get(key(kind, externalId))).map(declared::get);
     }
 
+    /** Whether any declared identity has a link of {@code kind}. */
+    boolean declaresAny(LinkKind kind) {
+        String prefix = kind.wire() + " ";
+        return declaredLinks.keySet().stream().anyMatch(k -> k.startsWith(prefix));
+    }
+
     /** Remembers what a verified token said about {@code p}, and the links it carried. */
     void remember(Principal p, Map<LinkKind, String> links) {
         seen.put(p.id(), p);

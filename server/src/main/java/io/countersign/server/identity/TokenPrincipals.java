@@ -4,7 +4,9 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import io.countersign.core.Principal;
 import io.countersign.core.PrincipalKind;
 import io.countersign.server.config.ServerConfig;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +17,14 @@ import java.util.regex.Pattern;
 /**
  * The principal a verified token of one issuer stands for.
  *
- * <p>A token whose subject (or verified email) a declared identity links to is that identity: its
- * id, kind, owner and attributes are the declared ones, its groups the declared ones plus the
- * token's. Any other token is a principal of its own, named {@code id_prefix + <id_claim>}: an agent
- * if the configured claim says so or it is a client-credentials token, else a human; an agent needs
- * an owner from {@code owner_claim}. Such an id may not be a declared identity's: the link must be
- * declared, never guessed.
+ * <p>A token a declared identity links to is that identity: its id, kind, owner and attributes are
+ * the declared ones, its groups the declared ones plus the token's. An agent's token is linked by its
+ * subject only; a person's by its subject, its verified email and its {@code link_claims}, and one
+ * whose links name two declared identities is refused. Any other token is a principal of its own,
+ * named {@code id_prefix + <id_claim>}: an agent if the configured claim says so or it is a
+ * client-credentials token, else a human; an agent needs an owner from {@code owner_claim}, resolved
+ * to the principal the owner's own token is. Such an id may not be a declared identity's: the link
+ * must be declared, never guessed.
  */
 final class TokenPrincipals {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}");
@@ -29,10 +33,18 @@ final class TokenPrincipals {
 
     private final ServerConfig.Issuer config;
     private final Identities identities;
+    /**
+     * Whether a person's token may be taken for a declared identity by something other than its
+     * subject (a verified email, a link claim): then a person no token has shown yet may turn out to
+     * be a declared identity, so an owner named by a subject cannot be resolved before it is seen.
+     */
+    private final boolean linkedByClaims;
 
     TokenPrincipals(ServerConfig.Issuer config, Identities identities) {
         this.config = config;
         this.identities = identities;
+        this.linkedByClaims = identities.declaresAny(LinkKind.EMAIL)
+                || config.linkClaims().keySet().stream().anyMatch(kind -> identities.declaresAny(linkKind(kind)));
     }
 
     /** The principal of {@code claims} (already verified), remembered with the links they carry. */
@@ -43,12 +55,35 @@ final class TokenPrincipals {
         String email = verifiedEmail(c);
         Set<String> groups = strings(c, config.groupsClaim());
         boolean agent = isAgent(c, subject);
-        Optional<Principal> declared = identities.declaredByLink(LinkKind.OIDC, oidcLink(subject));
-        if (declared.isEmpty() && email != null && !agent) declared = identities.declaredByLink(LinkKind.EMAIL, email);
-        Principal p =
-                declared.map(d -> withGroups(d, groups)).orElseGet(() -> unlinked(c, subject, email, groups, agent));
-        identities.remember(p, links(c, subject, email));
+        // An agent is its subject only: an email or a Slack id in its token may be its creator's.
+        Map<LinkKind, String> links = agent ? Map.of(LinkKind.OIDC, oidcLink(subject)) : links(c, subject, email);
+        Principal p = declared(links)
+                .map(d -> withGroups(d, groups))
+                .orElseGet(() -> unlinked(c, subject, email, groups, agent));
+        identities.remember(p, links);
         return p;
+    }
+
+    /**
+     * The declared identity the token's links name, if any. Each link is the issuer's word for who
+     * the person is, so any one matching makes the token that identity: otherwise carol, declared by
+     * her Slack id, would be one principal with her API key and another with her token, and fill two
+     * slots of a quorum. Links naming two identities are refused, since either choice would let one
+     * token pass for someone its other claims say it is not.
+     */
+    private Optional<Principal> declared(Map<LinkKind, String> links) {
+        Map<String, Principal> named = new LinkedHashMap<>();
+        List<String> why = new ArrayList<>();
+        links.forEach((kind, value) -> identities.declaredByLink(kind, value).ifPresent(p -> {
+            named.putIfAbsent(p.id(), p);
+            why.add(linkName(kind) + " is linked to " + p.id());
+        }));
+        if (named.size() > 1)
+            throw new TokenRejectedException(
+                    TokenProblem.AMBIGUOUS_PRINCIPAL,
+                    "the token's " + String.join(", ", why) + ": one token is one person; correct the links in"
+                            + " identities or the claims at the identity provider");
+        return named.values().stream().findFirst();
     }
 
     private Principal unlinked(Map<String, Object> c, String subject, String email, Set<String> groups, boolean agent) {
@@ -58,7 +93,7 @@ final class TokenPrincipals {
         String named = config.idClaim().equals("sub") ? subject : text(c, config.idClaim());
         if (named == null) throw invalid("the token has no " + config.idClaim() + " claim to name its principal");
         String id = principalId(named);
-        String owner = agent ? owner(c) : null;
+        String owner = agent ? owner(c, id) : null;
         if (agent && owner == null)
             throw unknown("agent '" + id + "' has no owner: declare it in identities with links.oidc, or have the"
                     + " identity provider send the " + config.ownerClaim() + " claim");
@@ -78,17 +113,44 @@ final class TokenPrincipals {
         return id;
     }
 
-    /** The owner a token names, resolved as a person's own token would be, so that the owner exclusion holds. */
-    private String owner(Map<String, Object> c) {
+    /**
+     * The owner agent {@code agent}'s token names, as the principal the owner's own token is:
+     * separation of duties compares ids, so any other id lets the owner approve their own agent.
+     *
+     * <p>A declared id, and a subject or email linked to a declared identity or learned from the
+     * owner's own token, give that id exactly. {@code id_prefix + value} is exact only if the value is
+     * what the owner's token is named by, and no declared identity can take that token by its email
+     * or a link claim. Otherwise the owner cannot be known before their token is seen, and the agent
+     * is refused rather than given a guessed owner. Refusing the agent, rather than at review time a
+     * reviewer whose verified email is the owner claim, is deliberate: that check would need the
+     * email in every reviewer's token on every channel (an access token often lacks it, and the owner
+     * is the owner without it) and would cover emails only, while this way each request records its
+     * owner's id, which every channel compares and which outlives a restart. The price is that such
+     * an agent waits until its owner has signed in once since the server started, or, for good, until
+     * the owner is declared.
+     */
+    private String owner(Map<String, Object> c, String agent) {
         String named = text(c, config.ownerClaim());
         if (named == null) return null;
         if (identities.declared(named).isPresent()) return named;
-        Optional<Principal> linked = identities.declaredByLink(LinkKind.OIDC, oidcLink(named));
-        if (linked.isEmpty()) linked = identities.declaredByLink(LinkKind.EMAIL, named);
+        Optional<Principal> linked = identities.resolve(LinkKind.OIDC, oidcLink(named));
+        if (linked.isEmpty()) linked = identities.resolve(LinkKind.EMAIL, named);
         if (linked.isPresent()) return linked.get().id();
         String id = config.idPrefix() + named;
         if (!ID.matcher(id).matches()) throw unknown("the owner '" + cut(named) + "' cannot be a principal id");
+        if (seenPerson(id)) return id;
+        boolean email = named.indexOf('@') > 0 && !config.idClaim().equals(config.emailClaim());
+        if (email || linkedByClaims)
+            throw unknown("the owner '" + cut(named) + "' of agent '" + agent + "' is neither declared nor known from"
+                    + " a token of their own, so which principal they are cannot be told yet: declare them in"
+                    + " identities (links.oidc or links.email), or retry once they have signed in");
         return id;
+    }
+
+    /** A person who came with a token of their own under this id (a declared identity cannot have). */
+    private boolean seenPerson(String id) {
+        return identities.declared(id).isEmpty()
+                && identities.find(id).filter(Principal::isHuman).isPresent();
     }
 
     private boolean isAgent(Map<String, Object> c, String subject) {
@@ -122,10 +184,21 @@ final class TokenPrincipals {
         if (email != null) links.put(LinkKind.EMAIL, email);
         config.linkClaims().forEach((kind, claim) -> {
             String value = text(c, claim);
-            if (value != null && !value.isBlank())
-                links.put(LinkKind.valueOf(kind.toUpperCase(java.util.Locale.ROOT)), value);
+            if (value != null && !value.isBlank()) links.put(linkKind(kind), value);
         });
         return links;
+    }
+
+    private static LinkKind linkKind(String configured) {
+        return LinkKind.valueOf(configured.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    private static String linkName(LinkKind kind) {
+        return switch (kind) {
+            case OIDC -> "subject";
+            case EMAIL -> "verified email";
+            case SLACK, TEAMS -> kind.wire() + " claim";
+        };
     }
 
     private String oidcLink(String subject) {

@@ -18,6 +18,8 @@ public enum TokenProblem {
     INVALID_AUDIENCE(401, "token-invalid-audience", "The token is not meant for this server"),
     INVALID_CLAIMS(401, "token-invalid-claims", "The token lacks a claim or has one of the wrong type"),
     UNKNOWN_PRINCIPAL(401, "token-unknown-principal", "The token names no usable principal"),
+    AMBIGUOUS_PRINCIPAL(
+            401, "token-ambiguous-principal", "The token's claims link it to more than one declared identity"),
     IDP_UNAVAILABLE(503, "idp-unavailable", "The identity provider's keys are unavailable");
 
     private final int status;

@@ -1,0 +1,143 @@
+package io.countersign.server.identity;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.countersign.core.Principal;
+import io.countersign.server.identity.OidcFixture.Reply;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Separation of duties when people and agents come with tokens: the agent's owner is the principal
+ * the owner's own token is, whichever token arrives first, and a person holds one quorum slot
+ * however many ways (key, token, link claim) they arrive.
+ */
+class TokenSeparationOfDutiesTest {
+    @TempDir
+    Path data;
+
+    OidcFixture cs;
+
+    @BeforeEach
+    void start() {
+        cs = new OidcFixture(data);
+    }
+
+    @AfterEach
+    void stop() {
+        cs.close();
+    }
+
+    @Test
+    void theOwnerNamedByEmailIsRefusedWhenTheirTokenCameFirst() {
+        String bobsToken = bobsToken();
+        assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
+        Reply s = cs.submit(etlAgent("bob@example.com"), OidcFixture.PII_EXPORT);
+        assertThat(s.status()).as(s.body()).isEqualTo(201);
+        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("bob-sub");
+        Reply byOwner = cs.review(bobsToken, s.json().path("id").asText(), "approve", "my own agent");
+        assertThat(byOwner.status()).as(byOwner.body()).isEqualTo(403);
+        assertThat(byOwner.problem()).isEqualTo("owner-review");
+    }
+
+    @Test
+    void anAgentNamingAnUnseenOwnerByEmailIsRefusedUntilTheOwnersTokenIsSeen() {
+        Reply early = cs.submit(etlAgent("bob@example.com"), OidcFixture.PII_EXPORT);
+        assertThat(early.status()).as(early.body()).isEqualTo(401);
+        assertThat(early.problem()).isEqualTo("token-unknown-principal");
+        String bobsToken = bobsToken();
+        assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
+        Reply s = cs.submit(etlAgent("bob@example.com"), OidcFixture.PII_EXPORT);
+        assertThat(s.status()).as(s.body()).isEqualTo(201);
+        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("bob-sub");
+        Reply byOwner = cs.review(bobsToken, s.json().path("id").asText(), "approve", "my own agent");
+        assertThat(byOwner.problem()).isEqualTo("owner-review");
+    }
+
+    /** alice's second IdP account is alice by its verified email; an agent may name its subject. */
+    @Test
+    void anAgentNamingAnUnseenOwnerBySubjectIsRefusedWhileADeclaredIdentityCouldBeThem() {
+        Reply early = cs.submit(etlAgent("alice-second-account"), OidcFixture.PII_EXPORT);
+        assertThat(early.problem()).as(early.body()).isEqualTo("token-unknown-principal");
+        String alicesSecondToken = cs.token(
+                "alice-second-account",
+                Map.of("groups", List.of("data-owners"), "email", "alice@example.com", "email_verified", true));
+        assertThat(cs.get(alicesSecondToken, "/v1/requests").status()).isEqualTo(200);
+        Reply s = cs.submit(etlAgent("alice-second-account"), OidcFixture.PII_EXPORT);
+        assertThat(s.status()).as(s.body()).isEqualTo(201);
+        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("alice");
+        Reply byOwner = cs.review(alicesSecondToken, s.json().path("id").asText(), "approve", "mine");
+        assertThat(byOwner.problem()).isEqualTo("owner-review");
+    }
+
+    @Test
+    void anAgentNamingASeenPersonBySubjectIsOwnedByThem() {
+        String bobsToken = cs.personToken("bob-sub", "data-owners");
+        assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
+        Reply s = cs.submit(etlAgent("bob-sub"), OidcFixture.PII_EXPORT);
+        assertThat(s.status()).as(s.body()).isEqualTo(201);
+        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("bob-sub");
+        Reply byOwner = cs.review(bobsToken, s.json().path("id").asText(), "approve", "mine");
+        assertThat(byOwner.problem()).isEqualTo("owner-review");
+    }
+
+    /** carol is declared with an API key and links.slack U0CAROL; her IdP token carries slack_id U0CAROL. */
+    @Test
+    void carolFillsOneSlotWithHerKeyAndHerToken() {
+        Reply s = cs.submit(cs.apiKey("deploy-bot"), OidcFixture.PII_EXPORT);
+        String id = s.json().path("id").asText();
+        Reply byKey = cs.review(cs.apiKey("carol"), id, "approve", "ok");
+        assertThat(byKey.status()).as(byKey.body()).isEqualTo(200);
+        String carolsToken = cs.token("carol-sub", Map.of("groups", List.of("data-owners"), "slack_id", "U0CAROL"));
+        Reply byToken = cs.review(carolsToken, id, "approve", "ok again");
+        assertThat(byToken.status())
+                .as("one person, one slot: " + byToken.body())
+                .isEqualTo(409);
+        assertThat(byToken.problem()).isEqualTo("already-reviewed");
+        assertThat(cs.get(cs.apiKey("carol"), "/v1/requests/" + id).state()).isEqualTo("pending");
+    }
+
+    @Test
+    void aTokenWhoseClaimsLinkTwoDeclaredIdentitiesIsRefused() {
+        Reply bySubjectAndSlack = cs.get(
+                cs.token("alice-sub", Map.of("groups", List.of("data-owners"), "slack_id", "U0CAROL")), "/v1/requests");
+        Reply byEmailAndSlack = cs.get(
+                cs.token(
+                        "someone", Map.of("email", "alice@example.com", "email_verified", true, "slack_id", "U0CAROL")),
+                "/v1/requests");
+        for (Reply r : List.of(bySubjectAndSlack, byEmailAndSlack)) {
+            assertThat(r.status()).as(r.body()).isEqualTo(401);
+            assertThat(r.problem()).isEqualTo("token-ambiguous-principal");
+            assertThat(r.json().path("detail").asText()).contains("alice", "carol");
+        }
+        assertThat(cs.server().identities().resolve(LinkKind.OIDC, cs.issuer + "#someone"))
+                .isEmpty();
+    }
+
+    @Test
+    void anAgentsTokenIsNotTakenForTheDeclaredPersonItsLinkClaimNames() {
+        Reply s = cs.submit(
+                cs.token("etl-agent", Map.of("kind", "agent", "owner", "alice", "slack_id", "U0CAROL")),
+                OidcFixture.PII_EXPORT);
+        assertThat(s.status()).as(s.body()).isEqualTo(201);
+        assertThat(s.json().path("requester").path("id").asText()).isEqualTo("etl-agent");
+        assertThat(cs.server().identities().resolve(LinkKind.SLACK, "U0CAROL"))
+                .map(Principal::id)
+                .contains("carol");
+    }
+
+    private String bobsToken() {
+        return cs.token(
+                "bob-sub",
+                Map.of("groups", List.of("data-owners"), "email", "bob@example.com", "email_verified", true));
+    }
+
+    private String etlAgent(String owner) {
+        return cs.token("etl-agent", Map.of("kind", "agent", "owner", owner));
+    }
+}
