@@ -405,10 +405,7 @@ class McpGatewayTest {
     void aToolCallSentAsANotificationNeverReachesTheUpstreamButNotificationsDo() throws Exception {
         Path log = files.resolve("received.jsonl");
         start(Duration.ofSeconds(30), recording(log));
-        String session = mcp("deploy-bot", null, initialize())
-                .headers()
-                .firstValue("Mcp-Session-Id")
-                .orElseThrow();
+        String session = agentSession();
 
         ServerFixture.Reply initialized =
                 mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
@@ -434,10 +431,7 @@ class McpGatewayTest {
     void argumentsWithNoCanonicalFormAreInvalidParamsAndNothingIsSubmitted() throws Exception {
         Path log = files.resolve("received.jsonl");
         start(Duration.ofSeconds(30), recording(log));
-        String session = mcp("deploy-bot", null, initialize())
-                .headers()
-                .firstValue("Mcp-Session-Id")
-                .orElseThrow();
+        String session = agentSession();
         String call = """
                 {"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"work","arguments":%s}}""";
 
@@ -608,10 +602,7 @@ class McpGatewayTest {
         assertThat(human.status()).isEqualTo(403);
 
         // Another agent cannot use deploy-bot's session.
-        String session = mcp("deploy-bot", null, initialize())
-                .headers()
-                .firstValue("Mcp-Session-Id")
-                .orElseThrow();
+        String session = agentSession();
         assertThat(mcp("etl-pipeline", session, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}")
                         .status())
                 .isEqualTo(404);
@@ -652,10 +643,7 @@ class McpGatewayTest {
     @Test
     void aHeldCallSendsProgressAndTheClientsCancellationWithdrawsItsRequest() throws Exception {
         start(Duration.ofSeconds(30), fs());
-        String session = mcp("deploy-bot", null, initialize())
-                .headers()
-                .firstValue("Mcp-Session-Id")
-                .orElseThrow();
+        String session = agentSession();
         assertThat(mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}")
                         .status())
                 .isEqualTo(202);
@@ -707,6 +695,14 @@ class McpGatewayTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
         return b;
+    }
+
+    /** A new session of deploy-bot's, initialized over HTTP: its Mcp-Session-Id. */
+    private String agentSession() {
+        return mcp("deploy-bot", null, initialize())
+                .headers()
+                .firstValue("Mcp-Session-Id")
+                .orElseThrow();
     }
 
     private ServerFixture.Reply mcp(String who, String session, String body) {
