@@ -6,6 +6,7 @@ import io.countersign.core.ActionRequest;
 import io.countersign.core.Durations;
 import io.countersign.core.Outcome;
 import io.countersign.core.Principal;
+import io.countersign.core.RefusedException;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
 import io.countersign.core.RequestService;
@@ -106,10 +107,13 @@ final class RequestsApi {
         ReviewBody body = Bodies.read(req, ReviewBody.class);
         if (body.verdict() == null)
             throw Bodies.problem(400, "invalid-field", "Invalid field value", "verdict: approve or deny is required");
-        json(
-                res,
-                Status.OK_200,
-                Views.request(service.review(id, who, body.verdict(), body.reason(), "api", body.digest())));
+        Request reviewed;
+        try {
+            reviewed = service.review(id, who, body.verdict(), body.reason(), "api", body.digest());
+        } catch (RefusedException e) {
+            throw auth.explained(req, who, e);
+        }
+        json(res, Status.OK_200, Views.request(reviewed));
     }
 
     private void cancel(ServerRequest req, ServerResponse res) {

@@ -88,13 +88,14 @@ public final class ConfigLoader {
             String emailClaim,
             Boolean requireVerifiedEmail,
             String groupsClaim,
-            AgentClaimSection agentClaim,
+            ClaimMatchSection agentClaim,
+            ClaimMatchSection humanClaim,
             Boolean clientCredentialsAgents,
             String ownerClaim,
             Map<String, String> linkClaims,
             Boolean allowUnlinked) {}
 
-    record AgentClaimSection(String name, String value) {}
+    record ClaimMatchSection(String name, String value) {}
 
     /**
      * Flags given on the command line; null where not given.
@@ -187,6 +188,12 @@ public final class ConfigLoader {
         } catch (UnrecognizedPropertyException e) {
             throw new ConfigException(
                     path + ": unknown key '" + keyPath(e) + "' (known here: " + e.getKnownPropertyIds() + ")");
+        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+            String key = keyPath(e);
+            throw new ConfigException(path + ": " + (key.isEmpty() ? "" : key + ": ") + e.getOriginalMessage()
+                    + (e.getLocation() == null
+                            ? ""
+                            : " at line " + e.getLocation().getLineNr()));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ConfigException(path + ": " + e.getOriginalMessage() + " at line "
                     + e.getLocation().getLineNr());
@@ -356,7 +363,14 @@ public final class ConfigLoader {
             if (s.emailClaim() != null) b.emailClaim(claim(key + ".email_claim", s.emailClaim()));
             if (s.requireVerifiedEmail() != null) b.requireVerifiedEmail(s.requireVerifiedEmail());
             if (s.groupsClaim() != null) b.groupsClaim(claim(key + ".groups_claim", s.groupsClaim()));
-            if (s.agentClaim() != null) b.agentClaim(agentClaim(key + ".agent_claim", s.agentClaim()));
+            if (s.agentClaim() != null)
+                b.agentClaim(claimMatch(key + ".agent_claim", s.agentClaim(), "{ name: kind, value: agent }"));
+            if (s.humanClaim() != null)
+                b.humanClaim(claimMatch(key + ".human_claim", s.humanClaim(), "{ name: roles, value: reviewer }"));
+            if (s.agentClaim() != null && s.agentClaim().equals(s.humanClaim()))
+                throw new ConfigException(
+                        key + ".human_claim: " + s.humanClaim().name() + " = "
+                                + s.humanClaim().value() + " is also the agent_claim; a token cannot be both");
             if (s.clientCredentialsAgents() != null) b.clientCredentialsAgents(s.clientCredentialsAgents());
             if (s.ownerClaim() != null) b.ownerClaim(claim(key + ".owner_claim", s.ownerClaim()));
             if (s.linkClaims() != null) b.linkClaims(linkClaims(key + ".link_claims", s.linkClaims()));
@@ -412,11 +426,11 @@ public final class ConfigLoader {
             return prefix;
         }
 
-        private static ServerConfig.AgentClaim agentClaim(String key, AgentClaimSection a) {
+        private static ServerConfig.ClaimMatch claimMatch(String key, ClaimMatchSection a, String example) {
             if (blank(a.name()) || blank(a.value()))
-                throw new ConfigException(
-                        key + ": needs both name and value, e.g. { name: kind, value: agent }; got " + a);
-            return new ServerConfig.AgentClaim(a.name(), a.value());
+                throw new ConfigException(key + ": needs both name and value, e.g. " + example + "; got { name: "
+                        + a.name() + ", value: " + a.value() + " }");
+            return new ServerConfig.ClaimMatch(a.name(), a.value());
         }
 
         private static Map<String, String> linkClaims(String key, Map<String, String> claims) {

@@ -257,6 +257,8 @@ public record ServerConfig(
      * @param requireVerifiedEmail link by email only when {@code email_verified} is true; default true
      * @param groupsClaim the claim listing groups (a name, or a dotted path); default {@code groups}
      * @param agentClaim a claim and value that mark an agent's token; default none
+     * @param humanClaim a claim and value that mark a person's token, for tokens no identity is
+     *     linked to; default none: then a verified email marks one
      * @param clientCredentialsAgents whether client-credentials tokens are agents; default true
      * @param ownerClaim for agents no identity is linked to: the claim naming the accountable
      *     human; default {@code owner}
@@ -275,7 +277,8 @@ public record ServerConfig(
             String emailClaim,
             boolean requireVerifiedEmail,
             String groupsClaim,
-            AgentClaim agentClaim,
+            ClaimMatch agentClaim,
+            ClaimMatch humanClaim,
             boolean clientCredentialsAgents,
             String ownerClaim,
             Map<String, String> linkClaims,
@@ -306,7 +309,8 @@ public record ServerConfig(
             private String emailClaim = "email";
             private boolean requireVerifiedEmail = true;
             private String groupsClaim = "groups";
-            private AgentClaim agentClaim;
+            private ClaimMatch agentClaim;
+            private ClaimMatch humanClaim;
             private boolean clientCredentialsAgents = true;
             private String ownerClaim = "owner";
             private Map<String, String> linkClaims = Map.of();
@@ -362,8 +366,13 @@ public record ServerConfig(
                 return this;
             }
 
-            public Builder agentClaim(AgentClaim v) {
+            public Builder agentClaim(ClaimMatch v) {
                 agentClaim = v;
+                return this;
+            }
+
+            public Builder humanClaim(ClaimMatch v) {
+                humanClaim = v;
                 return this;
             }
 
@@ -400,6 +409,7 @@ public record ServerConfig(
                         requireVerifiedEmail,
                         groupsClaim,
                         agentClaim,
+                        humanClaim,
                         clientCredentialsAgents,
                         ownerClaim,
                         linkClaims,
@@ -409,10 +419,10 @@ public record ServerConfig(
     }
 
     /**
-     * A claim whose value marks an agent's token: a string equal to {@code value}, or a list
-     * containing it.
+     * A claim whose value marks a kind of token ({@code agent_claim}, {@code human_claim}): a
+     * string equal to {@code value}, or a list containing it.
      */
-    public record AgentClaim(String name, String value) {}
+    public record ClaimMatch(String name, String value) {}
 
     /** The identities as principals by id. */
     public Map<String, Principal> principals() {

@@ -93,7 +93,9 @@ public final class OidcAuthenticator implements AutoCloseable {
      * (signature, algorithm, {@code exp}, {@code nbf}), except that it must come from {@code issuer},
      * be issued to {@code clientId} ({@code aud}, and {@code azp} when present) and carry the {@code
      * nonce} the sign-in sent (OpenID Connect Core 1.0, section 3.1.3.7). Its claims become a principal
-     * exactly as a bearer token's do.
+     * as a bearer token's do, except that an undeclared person needs no verified email or {@code
+     * human_claim} to be human: a person signed in interactively to get it ({@link
+     * TokenPrincipals#signedIn}).
      */
     public Principal signIn(String idToken, String issuer, String clientId, String nonce) {
         try {
@@ -108,7 +110,7 @@ public final class OidcAuthenticator implements AutoCloseable {
                         TokenProblem.INVALID_ISSUER, "the ID token is not from the console's issuer " + issuer);
             checkClient(claims, clientId);
             checkNonce(claims, nonce);
-            return trusted.principals().principal(claims);
+            return trusted.principals().signedIn(claims);
         } catch (TokenRejectedException e) {
             LOG.debug("ID token refused: {}: {}", e.problem().slug(), e.getMessage());
             throw e;

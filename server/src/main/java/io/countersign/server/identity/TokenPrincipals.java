@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The principal a verified token of one issuer stands for.
@@ -22,11 +24,17 @@ import java.util.regex.Pattern;
  * subject only; a person's by its subject, its verified email and its {@code link_claims}, and one
  * whose links name two declared identities is refused. Any other token is a principal of its own,
  * named {@code id_prefix + <id_claim>}: an agent if the configured claim says so or it is a
- * client-credentials token, else a human; an agent needs an owner from {@code owner_claim}, resolved
- * to the principal the owner's own token is. Such an id may not be a declared identity's: the link
- * must be declared, never guessed.
+ * client-credentials token; else a human only if it is positively a person's (it matches {@code
+ * human_claim}, or, when none is configured, carries a verified email), or comes from a person's
+ * interactive sign-in ({@link #signedIn}); else a service, which may submit requests but never
+ * reviews. Failing closed matters here: a machine's token that lacks every agent marker (an Entra
+ * ID app token without {@code idtyp}, a CI system's OIDC token) would otherwise be taken for a
+ * person and could approve. An agent needs an owner from {@code owner_claim}, resolved to the
+ * principal the owner's own token is. Such an id may not be a declared identity's: the link must be
+ * declared, never guessed. A service's token, like an agent's, teaches no link but its subject.
  */
 final class TokenPrincipals {
+    private static final Logger LOG = LoggerFactory.getLogger(TokenPrincipals.class);
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}");
     /** Claims that name the OAuth client; in a client-credentials token the subject is the client. */
     private static final List<String> CLIENT_ID_CLAIMS = List.of("client_id", "azp", "cid", "appid");
@@ -47,8 +55,22 @@ final class TokenPrincipals {
                 || config.linkClaims().keySet().stream().anyMatch(kind -> identities.declaresAny(linkKind(kind)));
     }
 
-    /** The principal of {@code claims} (already verified), remembered with the links they carry. */
+    /** The principal of bearer token {@code claims} (already verified), remembered with the links they carry. */
     Principal principal(JWTClaimsSet claims) {
+        return principal(claims, false);
+    }
+
+    /**
+     * The principal of an ID token (already verified) from a person's interactive sign-in
+     * (authorization code flow, with this server's nonce): a person by how it was obtained, so an
+     * undeclared one is human even without a verified email or {@code human_claim}, unless an agent
+     * marker says it is an agent. A declared identity is its declared kind, as for any token.
+     */
+    Principal signedIn(JWTClaimsSet claims) {
+        return principal(claims, true);
+    }
+
+    private Principal principal(JWTClaimsSet claims, boolean signedIn) {
         Map<String, Object> c = claims.getClaims();
         String subject = text(c, "sub");
         if (subject == null) throw invalid("the token has no sub claim");
@@ -56,10 +78,11 @@ final class TokenPrincipals {
         Set<String> groups = strings(c, config.groupsClaim());
         boolean agent = isAgent(c, subject);
         // An agent is its subject only: an email or a Slack id in its token may be its creator's.
-        Map<LinkKind, String> links = agent ? Map.of(LinkKind.OIDC, oidcLink(subject)) : links(c, subject, email);
-        Principal p = declared(links)
-                .map(d -> withGroups(d, groups))
-                .orElseGet(() -> unlinked(c, subject, email, groups, agent));
+        Map<LinkKind, String> links = agent ? subjectLink(subject) : links(c, subject, email);
+        Optional<Principal> declared = declared(links).map(d -> withGroups(d, groups));
+        Principal p = declared.orElseGet(() -> unlinked(c, subject, email, groups, kind(c, email, agent, signedIn)));
+        // An undeclared service too: it is no person, so an email or Slack id in its token is not its own.
+        if (declared.isEmpty() && p.kind() == PrincipalKind.SERVICE) links = subjectLink(subject);
         identities.remember(p, links);
         return p;
     }
@@ -86,20 +109,48 @@ final class TokenPrincipals {
         return named.values().stream().findFirst();
     }
 
-    private Principal unlinked(Map<String, Object> c, String subject, String email, Set<String> groups, boolean agent) {
+    /**
+     * What an undeclared token is. Human only on positive evidence of a person: a token without an
+     * agent marker may still be a machine's, and only humans review.
+     */
+    private PrincipalKind kind(Map<String, Object> c, String email, boolean agent, boolean signedIn) {
+        if (agent) return PrincipalKind.AGENT;
+        ServerConfig.ClaimMatch person = config.humanClaim();
+        boolean human = signedIn || (person == null ? email != null : matches(c, person));
+        return human ? PrincipalKind.HUMAN : PrincipalKind.SERVICE;
+    }
+
+    private Principal unlinked(
+            Map<String, Object> c, String subject, String email, Set<String> groups, PrincipalKind kind) {
         if (!config.allowUnlinked())
             throw unknown("subject '" + cut(subject) + "' of " + config.issuer() + " is linked to no declared identity,"
                     + " and this issuer admits declared identities only");
         String named = config.idClaim().equals("sub") ? subject : text(c, config.idClaim());
         if (named == null) throw invalid("the token has no " + config.idClaim() + " claim to name its principal");
         String id = principalId(named);
+        boolean agent = kind == PrincipalKind.AGENT;
         String owner = agent ? owner(c, id) : null;
         if (agent && owner == null)
             throw unknown("agent '" + id + "' has no owner: declare it in identities with links.oidc, or have the"
                     + " identity provider send the " + config.ownerClaim() + " claim");
+        if (kind == PrincipalKind.SERVICE) noteService(id);
         Map<String, String> attributes = email == null ? Map.of() : Map.of("email", email);
-        return new Principal(
-                id, agent ? PrincipalKind.AGENT : PrincipalKind.HUMAN, groups, owner, null, null, attributes);
+        return new Principal(id, kind, groups, owner, null, null, attributes);
+    }
+
+    /** Says why a token became a service (once per id, until it is seen as something else): it can never review. */
+    private void noteService(String id) {
+        if (identities.find(id).filter(p -> p.kind() == PrincipalKind.SERVICE).isPresent()) return;
+        ServerConfig.ClaimMatch person = config.humanClaim();
+        LOG.info(
+                "'{}' of {} is a service: its token is linked to no declared identity, has no agent marker and {};"
+                        + " it may submit requests but not review. If it is a person, declare it in identities"
+                        + " (links.oidc)",
+                id,
+                config.issuer(),
+                person == null
+                        ? "no verified email (the person marker while human_claim is not set)"
+                        : "does not match human_claim " + person.name() + " = " + person.value());
     }
 
     private String principalId(String named) {
@@ -154,9 +205,13 @@ final class TokenPrincipals {
     }
 
     private boolean isAgent(Map<String, Object> c, String subject) {
-        ServerConfig.AgentClaim marker = config.agentClaim();
-        if (marker != null && strings(c, marker.name()).contains(marker.value())) return true;
+        ServerConfig.ClaimMatch marker = config.agentClaim();
+        if (marker != null && matches(c, marker)) return true;
         return config.clientCredentialsAgents() && clientCredentials(c, subject);
+    }
+
+    private static boolean matches(Map<String, Object> c, ServerConfig.ClaimMatch marker) {
+        return strings(c, marker.name()).contains(marker.value());
     }
 
     /**
@@ -199,6 +254,10 @@ final class TokenPrincipals {
             case EMAIL -> "verified email";
             case SLACK, TEAMS -> kind.wire() + " claim";
         };
+    }
+
+    private Map<LinkKind, String> subjectLink(String subject) {
+        return Map.of(LinkKind.OIDC, oidcLink(subject));
     }
 
     private String oidcLink(String subject) {

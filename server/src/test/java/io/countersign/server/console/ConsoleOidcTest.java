@@ -2,8 +2,11 @@ package io.countersign.server.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.countersign.core.Principal;
+import io.countersign.core.PrincipalKind;
 import io.countersign.server.ServerFixture;
 import io.countersign.server.config.Channels;
+import io.countersign.server.config.ServerConfig;
 import io.countersign.server.console.Browser.Page;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -204,6 +207,50 @@ class ConsoleOidcTest {
         assertThat(done.status()).isEqualTo(403);
         assertThat(done.body()).contains("Only people sign in to the console; ci-agent is not a person (agent)");
         assertThat(other.cookie(url("/"), "cs_session")).isEmpty();
+    }
+
+    /**
+     * A token no declared identity links to is a person's only on evidence; signing in through the
+     * console's code flow is that evidence, so a person whose ID token has no email is still one.
+     * Their bearer token alone is not (it could be a machine's).
+     */
+    @Test
+    void anUndeclaredPersonSignedInWithoutAnEmailIsAPerson() {
+        start(null);
+        idp.nextSignIn("erin-sub", Map.of("groups", List.of("security")));
+        signIn("/console/login");
+        assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>erin-sub</b>");
+        assertThat(fx.server().identities().find("erin-sub"))
+                .map(Principal::kind)
+                .contains(PrincipalKind.HUMAN);
+
+        String bearer = idp.bearer("frank-sub", Map.of("groups", List.of("security")));
+        assertThat(fx.send(HttpRequest.newBuilder(fx.uri("/v1/requests")).header("Authorization", "Bearer " + bearer))
+                        .status())
+                .isEqualTo(200);
+        assertThat(fx.server().identities().find("frank-sub"))
+                .map(Principal::kind)
+                .contains(PrincipalKind.SERVICE);
+    }
+
+    /** human_claim says which bearer tokens are people's; the console's sign-in needs no such claim (ID tokens often lack it). */
+    @Test
+    void aConsoleSignInIsAPersonWhateverHumanClaimSaysButNotAnAgent() {
+        fx = new ServerFixture(
+                dir,
+                Path.of("..", "examples", "policy.yaml"),
+                Map.of(),
+                c -> c.withOidc(
+                        idp.oidc(null, TTL, b -> b.humanClaim(new ServerConfig.ClaimMatch("roles", "reviewer")))));
+        idp.nextSignIn("erin-sub", Map.of());
+        signIn("/console/login");
+        assertThat(browser.get(url("/console/login")).body()).contains("signed in as <b>erin-sub</b>");
+
+        Browser other = new Browser();
+        idp.nextSignIn("ci-agent", Map.of("kind", "agent", "owner", "erin-sub", "roles", List.of("reviewer")));
+        Page done = other.follow(other.follow(other.get(login("/review/abc"))));
+        assertThat(done.status()).isEqualTo(403);
+        assertThat(done.body()).contains("ci-agent is not a person (agent)");
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.OAuth2Config;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
@@ -81,8 +82,15 @@ public final class MockIdp implements AutoCloseable {
 
     /** This issuer trusted (agents marked by {@code kind: agent}), and the console signing in through it. */
     public ServerConfig.Oidc oidc(String clientSecret, Duration sessionTtl) {
-        ServerConfig.Issuer trusted = ServerConfig.Issuer.builder(issuer, "countersign")
-                .agentClaim(new ServerConfig.AgentClaim("kind", "agent"))
+        return oidc(clientSecret, sessionTtl, b -> b);
+    }
+
+    /** As {@link #oidc(String, Duration)}, with the issuer's settings changed by {@code issuerSettings}. */
+    public ServerConfig.Oidc oidc(
+            String clientSecret, Duration sessionTtl, UnaryOperator<ServerConfig.Issuer.Builder> issuerSettings) {
+        ServerConfig.Issuer trusted = issuerSettings
+                .apply(ServerConfig.Issuer.builder(issuer, "countersign")
+                        .agentClaim(new ServerConfig.ClaimMatch("kind", "agent")))
                 .build();
         return ServerConfig.Oidc.of(List.of(trusted))
                 .withConsole(new ServerConfig.Console(

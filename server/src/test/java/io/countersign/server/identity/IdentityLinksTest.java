@@ -72,7 +72,17 @@ class IdentityLinksTest {
     void aPersonApprovingOnTwoChannelsCountsOnce() {
         RequestId id = submitted();
         Reply byToken = cs.review(
-                cs.token("bob", Map.of("groups", List.of("data-owners"), "slack_id", "U0BOB")),
+                cs.token(
+                        "bob",
+                        Map.of(
+                                "groups",
+                                List.of("data-owners"),
+                                "email",
+                                "bob@example.com",
+                                "email_verified",
+                                true,
+                                "slack_id",
+                                "U0BOB")),
                 id.value(),
                 "approve",
                 "ok");

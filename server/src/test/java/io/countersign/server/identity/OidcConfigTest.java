@@ -49,7 +49,7 @@ class OidcConfigTest {
         assertThat(issuer.issuer()).isEqualTo("https://idp.example.com/");
         assertThat(issuer.audiences()).containsExactly("countersign");
         assertThat(issuer.clockSkew()).isEqualTo(Duration.ofSeconds(60));
-        assertThat(issuer.agentClaim()).isEqualTo(new ServerConfig.AgentClaim("kind", "agent"));
+        assertThat(issuer.agentClaim()).isEqualTo(new ServerConfig.ClaimMatch("kind", "agent"));
         assertThat(issuer.algorithms()).doesNotContain("HS256", "none").contains("RS256", "ES256", "EdDSA");
         Map<String, ServerConfig.Links> links = c.identities().stream()
                 .collect(Collectors.toMap(i -> i.principal().id(), ServerConfig.Identity::links));
@@ -79,6 +79,8 @@ class OidcConfigTest {
                       email_claim: mail
                       require_verified_email: false
                       groups_claim: realm_access.roles
+                      agent_claim: { name: kind, value: agent }
+                      human_claim: { name: roles, value: reviewer }
                       client_credentials_agents: false
                       owner_claim: accountable
                       link_claims: { slack: slack_id, teams: oid }
@@ -94,6 +96,8 @@ class OidcConfigTest {
         assertThat(i.idPrefix()).isEqualTo("acme:");
         assertThat(i.groupsClaim()).isEqualTo("realm_access.roles");
         assertThat(i.requireVerifiedEmail()).isFalse();
+        assertThat(i.agentClaim()).isEqualTo(new ServerConfig.ClaimMatch("kind", "agent"));
+        assertThat(i.humanClaim()).isEqualTo(new ServerConfig.ClaimMatch("roles", "reviewer"));
         assertThat(i.clientCredentialsAgents()).isFalse();
         assertThat(i.allowUnlinked()).isFalse();
         assertThat(i.linkClaims()).isEqualTo(Map.of("slack", "slack_id", "teams", "oid"));
@@ -112,12 +116,27 @@ class OidcConfigTest {
             clock_skew: soon                    | oidc.issuers[0].clock_skew:
             id_prefix: "-x"                     | oidc.issuers[0].id_prefix:
             agent_claim: { name: kind }         | oidc.issuers[0].agent_claim: needs both name and value
+            human_claim: { name: roles }        | oidc.issuers[0].human_claim: needs both name and value, e.g. { name: roles, value: reviewer }; got { name: roles, value: null }
+            human_claim: { value: user }        | oidc.issuers[0].human_claim: needs both name and value
+            human_claim: { name: roles, value: "" } | oidc.issuers[0].human_claim: needs both name and value
+            human_claim: user                   | oidc.issuers[0].human_claim: Cannot construct
+            human_claim: { name: roles, value: reviewer, is: x } | unknown key 'oidc.issuers[0].human_claim.is'
             link_claims: { email: mail }        | oidc.issuers[0].link_claims.email:
             groups_clam: groups                 | unknown key 'oidc.issuers[0].groups_clam'
             jwks_uri: ftp://idp.example.com/k   | oidc.issuers[0].jwks_uri: must be an https URL
             """)
     void refusesABadIssuerOptionNamingIt(String option, String message) throws IOException {
         assertRefused(ISSUER + "      " + option + "\n" + ALICE, message);
+    }
+
+    @Test
+    void humanClaimIsUnsetByDefaultAndCannotBeTheAgentClaim() throws IOException {
+        assertThat(load(ISSUER + ALICE).oidc().issuers().get(0).humanClaim()).isNull();
+        assertRefused(
+                ISSUER
+                        + "      agent_claim: { name: kind, value: agent }\n      human_claim: { name: kind, value: agent }\n"
+                        + ALICE,
+                "oidc.issuers[0].human_claim: kind = agent is also the agent_claim; a token cannot be both");
     }
 
     @Test

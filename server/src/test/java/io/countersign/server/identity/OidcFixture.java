@@ -90,7 +90,7 @@ final class OidcFixture implements AutoCloseable {
         this.issuer = idp.issuerUrl(ISSUER_ID).toString();
         ServerConfig.Issuer trusted = issuerSettings
                 .apply(ServerConfig.Issuer.builder(issuer, AUDIENCE)
-                        .agentClaim(new ServerConfig.AgentClaim("kind", "agent"))
+                        .agentClaim(new ServerConfig.ClaimMatch("kind", "agent"))
                         .linkClaims(Map.of("slack", "slack_id")))
                 .build();
         this.server = CountersignServer.start(config(dataDir, trusted), clock);
@@ -131,9 +131,14 @@ final class OidcFixture implements AutoCloseable {
         return idp.issueToken(ISSUER_ID, subject, AUDIENCE, claims).serialize();
     }
 
-    /** A token as a person in {@code groups} gets it. */
+    /**
+     * A token as a person in {@code groups} gets it: with their verified email ({@code
+     * <subject>@people.example}), which is what makes an undeclared token a person's.
+     */
     String personToken(String subject, String... groups) {
-        return token(subject, Map.of("groups", List.of(groups)));
+        return token(
+                subject,
+                Map.of("groups", List.of(groups), "email", subject + "@people.example", "email_verified", true));
     }
 
     /** An access token from the IdP's token endpoint by the client-credentials grant, as an agent gets one. */

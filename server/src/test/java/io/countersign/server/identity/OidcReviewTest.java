@@ -2,6 +2,8 @@ package io.countersign.server.identity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.countersign.core.Principal;
+import io.countersign.server.config.ServerConfig;
 import io.countersign.server.identity.OidcFixture.Reply;
 import java.nio.file.Path;
 import java.util.List;
@@ -86,6 +88,7 @@ class OidcReviewTest {
         assertThat(r.problem()).isEqualTo("owner-review");
     }
 
+    /** mallory's token is mallory's, not alice's (that would be owner-review); with no verified email, no person's either. */
     @Test
     void anUnverifiedEmailLinksNoOne() {
         String id = submitted();
@@ -93,8 +96,38 @@ class OidcReviewTest {
                 "mallory",
                 Map.of("email", "alice@example.com", "email_verified", false, "groups", List.of("data-owners")));
         Reply r = cs.review(token, id, "approve", "looks fine");
-        assertThat(r.status()).as(r.body()).isEqualTo(200);
-        assertThat(r.json().path("reviews").findValuesAsText("reviewer")).containsExactly("mallory");
+        assertThat(r.status()).as(r.body()).isEqualTo(403);
+        assertThat(r.problem()).isEqualTo("non-human-reviewer");
+        assertThat(r.json().path("detail").asText()).startsWith("mallory is a service");
+        assertThat(cs.server().identities().resolve(LinkKind.EMAIL, "alice@example.com"))
+                .map(Principal::id)
+                .contains("alice");
+    }
+
+    /** The same token where human_claim marks it a person's: it reviews, as mallory. */
+    @Test
+    void anUnverifiedEmailLinksNoOneEvenWhenTheTokenIsAPersons(@TempDir Path other) {
+        try (OidcFixture marked =
+                new OidcFixture(other, b -> b.humanClaim(new ServerConfig.ClaimMatch("person", "yes")))) {
+            String id = marked.submit(marked.clientCredentialsToken("deploy-bot"), OidcFixture.PII_EXPORT)
+                    .json()
+                    .path("id")
+                    .asText();
+            String token = marked.token(
+                    "mallory",
+                    Map.of(
+                            "person",
+                            "yes",
+                            "email",
+                            "alice@example.com",
+                            "email_verified",
+                            false,
+                            "groups",
+                            List.of("data-owners")));
+            Reply r = marked.review(token, id, "approve", "looks fine");
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(r.json().path("reviews").findValuesAsText("reviewer")).containsExactly("mallory");
+        }
     }
 
     @Test
@@ -126,7 +159,15 @@ class OidcReviewTest {
                     .json()
                     .path("id")
                     .asText();
-            String token = keycloakStyle.token("bob", Map.of("realm_access", Map.of("roles", List.of("data-owners"))));
+            String token = keycloakStyle.token(
+                    "bob",
+                    Map.of(
+                            "realm_access",
+                            Map.of("roles", List.of("data-owners")),
+                            "email",
+                            "bob@example.com",
+                            "email_verified",
+                            true));
             assertThat(keycloakStyle.review(token, id, "approve", "ok").status())
                     .isEqualTo(200);
         }
