@@ -16,6 +16,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,7 +35,7 @@ import picocli.CommandLine.Option;
         description = {
             "Serve one upstream MCP server to an MCP client over stdio, through Countersign's gateway.",
             "Configure it in your MCP client as the server's command, e.g.:",
-            "  countersign mcp --upstream filesystem --server http://127.0.0.1:8080 (key in COUNTERSIGN_KEY)"
+            "  countersign mcp --upstream files --server http://127.0.0.1:8080 (key in COUNTERSIGN_KEY)"
         })
 final class McpCommand implements Callable<Integer> {
     @Option(
@@ -64,21 +66,27 @@ final class McpCommand implements Callable<Integer> {
         }
         endpoint = URI.create(client.server.replaceAll("/+$", "") + "/mcp/" + upstream);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        String line;
-        while ((line = in.readLine()) != null) {
-            if (line.isBlank()) continue;
-            JsonNode m;
-            try {
-                m = JsonRpc.parse(line);
-            } catch (JsonRpc.MalformedMessageException e) {
-                emit(JsonRpc.error(null, JsonRpc.PARSE_ERROR, "Parse error: " + e.getMessage()));
-                continue;
-            }
-            if (JsonRpc.kind(m) == JsonRpc.Kind.REQUEST) {
-                JsonNode message = m; // each request on its own virtual thread: a held call blocks nothing else
-                Thread.ofVirtual().start(() -> relay(message));
-            } else {
-                relay(m); // notifications and responses in order
+        // Closing stdin ends the session, but only once every request read before it has its answer:
+        // closing the executor waits for them.
+        try (ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor()) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.isBlank()) continue;
+                JsonNode m;
+                try {
+                    m = JsonRpc.parse(line);
+                } catch (JsonRpc.MalformedMessageException e) {
+                    emit(JsonRpc.error(null, JsonRpc.PARSE_ERROR, "Parse error: " + e.getMessage()));
+                    continue;
+                }
+                if (JsonRpc.kind(m) == JsonRpc.Kind.REQUEST && !"initialize".equals(JsonRpc.method(m))) {
+                    JsonNode message = m; // each request on its own virtual thread: a held call blocks nothing else
+                    requests.submit(() -> relay(message));
+                } else {
+                    // Notifications and responses in order; and initialize before anything else, since
+                    // what follows it needs its session (a client waits for its answer anyway).
+                    relay(m);
+                }
             }
         }
         end();

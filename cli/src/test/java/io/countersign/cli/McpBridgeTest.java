@@ -2,6 +2,7 @@ package io.countersign.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.core.Principal;
 import io.countersign.core.RequestState;
 import io.countersign.mcp.McpConfig;
@@ -31,6 +32,8 @@ class McpBridgeTest {
             .toAbsolutePath()
             .normalize();
 
+    private static final Path MCP_POLICY = Path.of("..", "server", "src", "test", "resources", "mcp-policy.yaml");
+
     @TempDir
     Path data;
 
@@ -39,33 +42,9 @@ class McpBridgeTest {
 
     @Test
     void anMcpClientThatLaunchesProcessesReachesTheUpstreamThroughTheGateway() throws Exception {
-        assertThat(NODE_MODULES.resolve("@modelcontextprotocol/server-filesystem"))
-                .as("run 'npm ci' in interop/mcp-servers (the server module's tests do it) first")
-                .isDirectory();
         Files.writeString(files.resolve("hello.txt"), "through the bridge");
-        McpConfig.Upstream fs = new McpConfig.Upstream(
-                "fs",
-                List.of(
-                        "node",
-                        NODE_MODULES
-                                .resolve("@modelcontextprotocol/server-filesystem/dist/index.js")
-                                .toString(),
-                        files.toString()),
-                null,
-                null,
-                null,
-                "prod",
-                null,
-                null);
-        McpConfig mcp = new McpConfig(
-                Map.of("fs", fs),
-                Duration.ofSeconds(30),
-                Duration.ofSeconds(5),
-                Duration.ofSeconds(20),
-                false,
-                List.of());
-        try (CliFixture fx =
-                new CliFixture(data, Path.of("..", "server", "src", "test", "resources", "mcp-policy.yaml"), mcp)) {
+        McpConfig mcp = fsGateway();
+        try (CliFixture fx = new CliFixture(data, MCP_POLICY, mcp)) {
             String java =
                     Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ServerParameters params = ServerParameters.builder(java)
@@ -119,6 +98,93 @@ class McpBridgeTest {
                 client.closeGracefully();
             }
         }
+    }
+
+    /**
+     * A script that writes its requests and closes stdin at once gets every answer before the bridge
+     * exits: closing stdin ends the session only after the requests read before it.
+     */
+    @Test
+    void requestsReadBeforeStdinClosesAreAllAnswered() throws Exception {
+        Files.writeString(files.resolve("hello.txt"), "piped");
+        try (CliFixture fx = new CliFixture(data, MCP_POLICY, fsGateway())) {
+            String script = """
+                    {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}
+                    {"jsonrpc":"2.0","method":"notifications/initialized"}
+                    {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"%s"}}}
+                    """.formatted(files.resolve("hello.txt"));
+            List<JsonNode> answers = bridge(fx, fx.key("deploy-bot"), script);
+            assertThat(answers).extracting(a -> a.path("id").asInt()).containsExactly(1, 2);
+            assertThat(answers.get(1)
+                            .path("result")
+                            .path("content")
+                            .get(0)
+                            .path("text")
+                            .asText())
+                    .isEqualTo("piped");
+
+            List<JsonNode> refused =
+                    bridge(fx, "cs_not-a-key", script.lines().findFirst().orElseThrow() + "\n");
+            assertThat(refused).hasSize(1);
+            assertThat(refused.getFirst().path("error").path("message").asText())
+                    .contains("Countersign refused")
+                    .contains("API key");
+        }
+    }
+
+    /** Runs the bridge with {@code stdin} as its whole input; its stdout, one JSON-RPC message a line. */
+    private static List<JsonNode> bridge(CliFixture fx, String key, String stdin) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Main.class.getName(),
+                        "mcp",
+                        "--upstream",
+                        "fs",
+                        "--server",
+                        "http://127.0.0.1:" + fx.server().port())
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("COUNTERSIGN_KEY", key);
+        Process p = pb.start();
+        try (var in = p.getOutputStream()) {
+            in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        List<JsonNode> messages = new java.util.ArrayList<>();
+        for (String line : out.lines().toList())
+            messages.add(io.countersign.core.json.Json.mapper().readTree(line));
+        return messages;
+    }
+
+    /** The gateway in front of the reference filesystem server over {@link #files}, as "fs". */
+    private McpConfig fsGateway() {
+        assertThat(NODE_MODULES.resolve("@modelcontextprotocol/server-filesystem"))
+                .as("run 'npm ci' in interop/mcp-servers (the server module's tests do it) first")
+                .isDirectory();
+        McpConfig.Upstream fs = new McpConfig.Upstream(
+                "fs",
+                List.of(
+                        "node",
+                        NODE_MODULES
+                                .resolve("@modelcontextprotocol/server-filesystem/dist/index.js")
+                                .toString(),
+                        files.toString()),
+                null,
+                null,
+                null,
+                "prod",
+                null,
+                null);
+        return new McpConfig(
+                Map.of("fs", fs),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(20),
+                false,
+                List.of());
     }
 
     @Test

@@ -32,8 +32,12 @@ final class StdioUpstream implements UpstreamConnection {
         this.process = process;
         this.stdin = process.getOutputStream();
         this.listener = listener;
-        Thread.ofVirtual().name("mcp-" + upstream.name() + "-stdout").start(this::readStdout);
-        Thread.ofVirtual().name("mcp-" + upstream.name() + "-stderr").start(this::readStderr);
+        // Platform threads: a read from a pipe blocks in the kernel holding whatever thread runs it, and
+        // on a virtual thread that is a carrier. The scheduler lends spares for a while, but once it has
+        // retired them, two idle sessions' readers held both carriers of a 2-core machine and the
+        // server answered nothing at all (ScarceCarriersTest).
+        Thread.ofPlatform().daemon().name("mcp-" + upstream.name() + "-stdout").start(this::readStdout);
+        Thread.ofPlatform().daemon().name("mcp-" + upstream.name() + "-stderr").start(this::readStderr);
     }
 
     static StdioUpstream start(McpConfig.Upstream upstream, Listener listener, boolean logStderr) throws IOException {
