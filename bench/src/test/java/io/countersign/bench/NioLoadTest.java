@@ -55,6 +55,10 @@ class NioLoadTest {
     @Test
     void anOpenLoopSendsEachRequestAtItsTimeToARealServerAndReadsEveryReply() throws Exception {
         try (InProcessServer server = InProcessServer.start(Optional.empty(), Duration.ofMinutes(1))) {
+            // A cold server's first replies can take longer than a connection's 40 ms between sends, and
+            // a send still behind its schedule at the end is never made: warm it first.
+            long warm = System.nanoTime();
+            run(server.url(), server.key("deploy-bot"), 4, 0, warm, warm + 30_000_000_000L, new Seen(200));
             Seen seen = new Seen(0);
             long start = System.nanoTime() + 200_000_000L;
             long end = start + 1_000_000_000L;

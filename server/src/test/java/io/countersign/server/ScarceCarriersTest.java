@@ -15,12 +15,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The server on exactly two carrier threads for its virtual threads, and no spares: surefire runs this
- * class alone with {@code jdk.virtualThreadScheduler.parallelism=2} and {@code maxPoolSize=2} (see
- * this module's POM). A virtual thread blocked in a pipe read holds its carrier; the scheduler lends a
- * spare while it can, and with none to lend the server stops. So, with the pool this small, a
- * server that keeps anything blocked on a carrier between requests (a stdio upstream's readers, say)
- * fails here at once, where with spares it froze only once they had been retired, minutes later.
+ * The server on exactly two carrier threads for its virtual threads, and no spares: every module's
+ * tests run with {@code jdk.virtualThreadScheduler.parallelism=2} and {@code maxPoolSize=2} (the
+ * parent POM). A virtual thread blocked in a pipe read holds its carrier; the scheduler lends a
+ * spare while it can, and with none to lend the server stops. So a server that keeps anything
+ * blocked on a carrier between requests (a stdio upstream's readers, say) fails here at once, where
+ * with spares it froze only once they had been retired, minutes later.
  */
 class ScarceCarriersTest {
     @TempDir
@@ -37,7 +37,8 @@ class ScarceCarriersTest {
     void theSchedulerHasNoSpareCarriers() {
         // Without the flags this test proves nothing: say so rather than pass.
         assertThat(System.getProperty("jdk.virtualThreadScheduler.maxPoolSize"))
-                .as("run by surefire's scarce-carriers execution, with the scheduler at 2 carriers and no spares")
+                .as(
+                        "the tests run with the scheduler at 2 carriers and no spares (surefire's argLine in the parent POM)")
                 .isEqualTo("2");
     }
 
