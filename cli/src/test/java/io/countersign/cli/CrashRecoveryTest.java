@@ -91,6 +91,62 @@ class CrashRecoveryTest {
     }
 
     /** Ready (the start-up check passed), each request's events proved, and the export verifies. */
+    @Test
+    void aSecondServerOnTheSameDataRefusesToStartAndWritesNothing() throws Exception {
+        Path config = writeConfig();
+        Process first = start(config);
+        try {
+            String url = awaitUrl(first);
+            long before = ledgerSize(url);
+
+            Process second = start(config);
+            java.util.concurrent.CompletableFuture<String> output = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> new String(readAll(second), StandardCharsets.UTF_8));
+            if (!second.waitFor(60, TimeUnit.SECONDS)) {
+                second.destroyForcibly().waitFor();
+                throw new AssertionError("a second server started on the same data directory:\n" + output.get());
+            }
+            String said = output.get(10, TimeUnit.SECONDS);
+            assertThat(second.exitValue()).as(said).isNotZero();
+            assertThat(said)
+                    .contains("is in use by another Countersign")
+                    .contains(dir.resolve("data").toString());
+
+            // The first is untouched: no policy.loaded of the second's, and it still takes writes.
+            assertThat(ledgerSize(url)).isEqualTo(before);
+            HttpResponse<String> submitted = http.send(
+                    HttpRequest.newBuilder(URI.create(url + "/v1/requests"))
+                            .header("Authorization", "Bearer " + AGENT_KEY)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString("""
+                                    {"action":{"type":"db.query","params":{"readonly":true}},
+                                     "resource":{"type":"table","id":"orders","env":"prod"}}"""))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(201);
+        } finally {
+            first.destroyForcibly().waitFor();
+        }
+    }
+
+    private static byte[] readAll(Process p) {
+        try {
+            return p.getInputStream().readAllBytes();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private long ledgerSize(String url) throws Exception {
+        HttpResponse<String> res = http.send(
+                HttpRequest.newBuilder(URI.create(url + "/v1/ledger/entries?start=0&end=0"))
+                        .header("Authorization", "Bearer " + AGENT_KEY)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        return Json.mapper().readTree(res.body()).path("size").asLong();
+    }
+
     private void assertLedgerIntact(String url, Set<String> ids) throws Exception {
         HttpResponse<String> ready = http.send(
                 HttpRequest.newBuilder(URI.create(url + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());

@@ -11,9 +11,13 @@ import io.countersign.ledger.NodeReader;
 import io.countersign.ledger.SignedCheckpoint;
 import io.countersign.ledger.Subtree;
 import io.countersign.ledger.VerifierKey;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -46,6 +50,7 @@ public final class SqliteStore implements RequestStore {
     private static final int READERS = 4;
 
     private final Path file;
+    private final FileLock lock;
     private final Path mirror;
     private final Sequencer sequencer;
     private final GroupCommitter writer;
@@ -60,11 +65,13 @@ public final class SqliteStore implements RequestStore {
 
     private SqliteStore(
             Path file,
+            FileLock lock,
             Connection writeConnection,
             Connection checkpointConnection,
             LedgerSettings ledger,
             LedgerCheck.Result check) {
         this.file = file;
+        this.lock = lock;
         this.mirror = mirrorOf(file);
         this.integrityProblem = check.problem();
         this.sequencer = new Sequencer(ledger, check.tree(), check.latest(), check.problem() != null);
@@ -76,8 +83,11 @@ public final class SqliteStore implements RequestStore {
      * Opens (creating and migrating if needed) the database file at {@code file}, and checks its ledger
      * against the last signed checkpoint. If the check fails the store still opens, for reading, and
      * refuses every write with a {@link LedgerIntegrityException}; {@link #integrityProblem()} says why.
+     * One process at a time: a second, even on another port, gets a {@link StorageException} saying the
+     * database is in use, before it has written anything.
      */
     public static SqliteStore open(Path file, LedgerSettings ledger) {
+        FileLock lock = null;
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null && !Files.exists(parent)) {
@@ -85,6 +95,7 @@ public final class SqliteStore implements RequestStore {
                 Files.createDirectories(
                         parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
+            lock = lock(file);
             Connection w = connect(file, false);
             Migrations.apply(w, "sqlite");
             w.setAutoCommit(false);
@@ -106,12 +117,49 @@ public final class SqliteStore implements RequestStore {
                         check.tree().size(),
                         Hashes.base64(check.tree().root()));
             }
-            SqliteStore store = new SqliteStore(file, w, connect(file, false), ledger, check);
+            SqliteStore store = new SqliteStore(file, lock, w, connect(file, false), ledger, check);
             for (int i = 0; i < READERS; i++) store.readers.add(connect(file, true));
             LOG.info("SQLite store open at {}", file.toAbsolutePath());
             return store;
-        } catch (SQLException | java.io.IOException e) {
+        } catch (SQLException | java.io.IOException | RuntimeException e) {
+            release(lock);
+            if (e instanceof StorageException s) throw s;
             throw new StorageException("cannot open SQLite database " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An exclusive lock on {@code <database>.lock}, held while the store is open. Two servers on one
+     * database would each run a writer that numbers ledger entries from what it last saw, so the second
+     * one's commits would clash with the first's (or, worse, interleave); SQLite's own locking serialises
+     * transactions, not writers. The lock is the operating system's, so it goes with the process, however
+     * that ends.
+     */
+    private static FileLock lock(Path db) throws java.io.IOException {
+        Path path = db.resolveSibling(db.getFileName() + ".lock");
+        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null; // this process has it open already
+        }
+        if (lock == null) {
+            channel.close();
+            throw new StorageException(
+                    "the database " + db.toAbsolutePath() + " is in use by another Countersign (it holds " + path
+                            + "): stop that one first, or give this one a data directory of its own (--data)",
+                    null);
+        }
+        return lock;
+    }
+
+    private static void release(FileLock lock) {
+        if (lock == null) return;
+        try {
+            lock.channel().close();
+        } catch (java.io.IOException e) {
+            LOG.warn("releasing the database lock failed: {}", e.getMessage());
         }
     }
 
@@ -279,6 +327,7 @@ public final class SqliteStore implements RequestStore {
                 LOG.warn("closing a read connection failed: {}", e.getMessage());
             }
         }
+        release(lock);
     }
 
     private <T> T read(Sql.Query<T> query) {
