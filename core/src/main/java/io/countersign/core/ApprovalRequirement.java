@@ -13,8 +13,8 @@ import java.util.Set;
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record ApprovalRequirement(Set<String> groups, Set<String> users, int count) {
     public ApprovalRequirement {
-        groups = groups == null ? Set.of() : Set.copyOf(groups);
-        users = users == null ? Set.of() : Set.copyOf(users);
+        groups = Sorted.of(groups);
+        users = Sorted.of(users);
         if (groups.isEmpty() && users.isEmpty()) {
             throw new IllegalArgumentException("an approval requirement names at least one group or user");
         }

@@ -32,7 +32,7 @@ public record Principal(
     public Principal {
         requireId("id", id);
         Objects.requireNonNull(kind, "kind");
-        groups = groups == null ? Set.of() : Set.copyOf(groups);
+        groups = Sorted.of(groups);
         attributes = attributes == null ? Map.of() : Map.copyOf(attributes);
         if (owner != null) requireId("owner", owner);
         if (kind == PrincipalKind.AGENT && owner == null) {

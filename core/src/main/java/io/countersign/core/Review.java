@@ -23,6 +23,6 @@ public record Review(
         reason = reason == null ? "" : reason;
         Objects.requireNonNull(channel, "channel");
         Objects.requireNonNull(at, "at");
-        groups = groups == null ? null : java.util.Set.copyOf(groups);
+        groups = groups == null ? null : Sorted.of(groups);
     }
 }
