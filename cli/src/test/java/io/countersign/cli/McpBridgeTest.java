@@ -45,18 +45,9 @@ class McpBridgeTest {
         Files.writeString(files.resolve("hello.txt"), "through the bridge");
         McpConfig mcp = fsGateway();
         try (CliFixture fx = new CliFixture(data, MCP_POLICY, mcp)) {
-            String java =
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            ServerParameters params = ServerParameters.builder(java)
-                    .args(
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            Main.class.getName(),
-                            "mcp",
-                            "--upstream",
-                            "fs",
-                            "--server",
-                            "http://127.0.0.1:" + fx.server().port())
+            List<String> command = bridgeCommand(fx);
+            ServerParameters params = ServerParameters.builder(command.getFirst())
+                    .args(command.subList(1, command.size()))
                     .env(Map.of("COUNTERSIGN_KEY", fx.key("deploy-bot")))
                     .build();
             McpSyncClient client = McpClient.sync(new StdioClientTransport(params, McpJsonDefaults.getMapper()))
@@ -134,17 +125,7 @@ class McpBridgeTest {
 
     /** Runs the bridge with {@code stdin} as its whole input; its stdout, one JSON-RPC message a line. */
     private static List<JsonNode> bridge(CliFixture fx, String key, String stdin) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(
-                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        Main.class.getName(),
-                        "mcp",
-                        "--upstream",
-                        "fs",
-                        "--server",
-                        "http://127.0.0.1:" + fx.server().port())
-                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        ProcessBuilder pb = new ProcessBuilder(bridgeCommand(fx)).redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("COUNTERSIGN_KEY", key);
         Process p = pb.start();
         try (var in = p.getOutputStream()) {
@@ -157,6 +138,20 @@ class McpBridgeTest {
         for (String line : out.lines().toList())
             messages.add(io.countersign.core.json.Json.mapper().readTree(line));
         return messages;
+    }
+
+    /** {@code countersign mcp --upstream fs} against {@code fx}'s server, as a command line. */
+    private static List<String> bridgeCommand(CliFixture fx) {
+        return List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "mcp",
+                "--upstream",
+                "fs",
+                "--server",
+                "http://127.0.0.1:" + fx.server().port());
     }
 
     /** The gateway in front of the reference filesystem server over {@link #files}, as "fs". */
