@@ -21,7 +21,7 @@ final class ClientCommands {
         @Mixin
         ClientOptions opts;
 
-        @Parameters(paramLabel = "ID")
+        @Parameters(paramLabel = "ID", description = "The request id, req_...")
         String id;
 
         /** POSTs {@code body} (or nothing) to {@code /v1/requests/ID/<action>} and prints the request. */
@@ -50,7 +50,11 @@ final class ClientCommands {
                 description = "pending, approved, denied, expired, cancelled, revoked, executed, failed")
         String state;
 
-        @Option(names = "--limit", defaultValue = "100", description = "At most this many (default ${DEFAULT-VALUE})")
+        @Option(
+                names = "--limit",
+                paramLabel = "N",
+                defaultValue = "100",
+                description = "At most this many (default ${DEFAULT-VALUE})")
         int limit;
 
         @Override
@@ -69,7 +73,7 @@ final class ClientCommands {
         @Mixin
         ClientOptions opts;
 
-        @Parameters(paramLabel = "ID")
+        @Parameters(paramLabel = "ID", description = "The request id, req_...")
         String id;
 
         @Option(
@@ -97,10 +101,10 @@ final class ClientCommands {
         Verdict verdict;
 
         static final class Verdict {
-            @Option(names = "--approve", required = true)
+            @Option(names = "--approve", required = true, description = "Approve the request")
             boolean approve;
 
-            @Option(names = "--deny", required = true)
+            @Option(names = "--deny", required = true, description = "Deny the request (needs --reason)")
             boolean deny;
         }
 
@@ -140,7 +144,7 @@ final class ClientCommands {
             description = "Revoke an approved request's unused grant (an eligible approver).")
     static final class Revoke extends OnRequest {
 
-        @Option(names = "--reason", paramLabel = "TEXT")
+        @Option(names = "--reason", paramLabel = "TEXT", description = "Why (recorded in the ledger)")
         String reason;
 
         @Override
@@ -174,13 +178,16 @@ final class ClientCommands {
             description = "Report what came of a redeemed request (requester).")
     static final class ReportOutcome extends OnRequest {
 
-        @Option(names = "--status", required = true, description = "executed or failed")
+        @Option(names = "--status", required = true, paramLabel = "STATUS", description = "executed or failed")
         String status;
 
-        @Option(names = "--result-sha256", paramLabel = "HEX")
+        @Option(
+                names = "--result-sha256",
+                paramLabel = "HEX",
+                description = "The SHA-256 of the action's result, 64 lower-case hex digits (recorded in the ledger)")
         String resultSha256;
 
-        @Option(names = "--detail", paramLabel = "TEXT")
+        @Option(names = "--detail", paramLabel = "TEXT", description = "What came of it, e.g. '41,203 rows exported'")
         String detail;
 
         @Override
@@ -200,22 +207,12 @@ final class ClientCommands {
         @Mixin
         ClientOptions opts;
 
-        @Parameters(paramLabel = "ID")
+        @Parameters(paramLabel = "ID", description = "The request id, req_...")
         String id;
 
         @Override
         public Integer call() {
-            opts.print(opts.client().get("/v1/requests/" + id + "/events", Duration.ofSeconds(30)), body -> {
-                StringBuilder out = new StringBuilder();
-                for (JsonNode e : body.path("events")) {
-                    out.append(String.format(
-                            "%s  %-22s %-12s%n",
-                            e.path("at").asText(),
-                            e.path("type").asText(),
-                            e.path("actor").asText()));
-                }
-                return out.toString().stripTrailing();
-            });
+            opts.print(opts.client().get("/v1/requests/" + id + "/events", Duration.ofSeconds(30)), Text::events);
             return 0;
         }
     }

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 final class KeygenCommand implements Runnable {
     @Option(
             names = "--webhook",
-            description = "print a webhook signing secret for channels.webhooks[].secret and the receiver")
+            description = "Print a webhook signing secret for channels.webhooks[].secret and the receiver")
     boolean webhook;
 
     @Override

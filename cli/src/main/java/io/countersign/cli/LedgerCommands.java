@@ -41,14 +41,14 @@ final class LedgerCommands implements Runnable {
             mixinStandardHelpOptions = true,
             description = {
                 "Export the ledger up to its latest signed checkpoint into DIR.",
-                "  entries.jsonl  one leaf per line, exactly the bytes that were hashed",
-                "  checkpoint     the signed checkpoint (C2SP signed note)",
-                "  checkpoints.jsonl  earlier signed checkpoints, one JSON string each, to narrow down a fault",
-                "  key            the log's verifier key"
+                "  entries.jsonl      one leaf per line, exactly the bytes that were hashed",
+                "  checkpoint         the signed checkpoint (C2SP signed note)",
+                "  checkpoints.jsonl  earlier signed checkpoints, to narrow a fault down",
+                "  key                the log's verifier key"
             })
     static final class Export implements Callable<Integer> {
         @Mixin
-        ClientOptions client;
+        ConnectionOptions client;
 
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write (created)")
         Path out;
@@ -98,8 +98,8 @@ final class LedgerCommands implements Runnable {
             mixinStandardHelpOptions = true,
             description = {
                 "Verify an export offline; exit 1 names the first entry or checkpoint that fails.",
-                "Checks every leaf, the root, the checkpoint's signature and, with --previous, that the",
-                "log extends a checkpoint you kept from before."
+                "Checks every leaf, the root, the checkpoint's signature and, with --previous, that the log extends"
+                        + " a checkpoint you kept from before."
             })
     static final class Verify implements Callable<Integer> {
         @Parameters(paramLabel = "DIR", description = "An export written by 'countersign ledger export'")
@@ -109,7 +109,8 @@ final class LedgerCommands implements Runnable {
                 names = "--key",
                 paramLabel = "KEY",
                 description = {
-                    "The verifier key you trust (name+hash+base64, or a file holding it).",
+                    "The verifier key you trust: name+hash+base64, as the server prints it at start-up and serves it"
+                            + " at /v1/ledger/key, or a file holding it.",
                     "Default: DIR/key, which proves only that the export is consistent with itself."
                 })
         String key;
@@ -126,7 +127,7 @@ final class LedgerCommands implements Runnable {
         @Override
         public Integer call() throws IOException {
             VerifierKey trusted = key != null
-                    ? VerifierKey.parse(keyText(key))
+                    ? verifierKey("--key", key)
                     : VerifierKey.parse(Files.readString(dir.resolve(ExportVerification.KEY)));
             if (key == null)
                 System.err.println(
@@ -137,7 +138,7 @@ final class LedgerCommands implements Runnable {
                         dir,
                         trusted,
                         previous == null ? null : Files.readString(previous),
-                        previousKey == null ? null : VerifierKey.parse(keyText(previousKey)),
+                        previousKey == null ? null : verifierKey("--previous-key", previousKey),
                         n -> {
                             if (n > 0) System.err.printf("verified %,d entries%n", n);
                         });
@@ -151,9 +152,17 @@ final class LedgerCommands implements Runnable {
             }
         }
 
-        private static String keyText(String k) throws IOException {
-            Path p = Path.of(k);
-            return k.contains("+") && !Files.exists(p) ? k : Files.readString(p);
+        /** A key given as its text or as a file holding it; a malformed one is a usage error (exit 2). */
+        private static VerifierKey verifierKey(String option, String value) throws IOException {
+            Path file = Path.of(value);
+            boolean isFile = Files.isRegularFile(file);
+            try {
+                return VerifierKey.parse(isFile ? Files.readString(file) : value);
+            } catch (VerificationException e) {
+                throw new IllegalArgumentException(option + ": " + (isFile ? value + " holds a" : "a")
+                        + " malformed verifier key (" + e.getMessage() + "); give the key as the server prints it"
+                        + " at start-up and serves it at /v1/ledger/key, or a file holding it");
+            }
         }
     }
 

@@ -34,8 +34,8 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {
             "Serve one upstream MCP server to an MCP client over stdio, through Countersign's gateway.",
-            "Configure it in your MCP client as the server's command, e.g.:",
-            "  countersign mcp --upstream files --server http://127.0.0.1:8080 (key in COUNTERSIGN_KEY)"
+            "Configure it in your MCP client as the server's command, with the agent's key in COUNTERSIGN_KEY, e.g.:",
+            "  countersign mcp --upstream files --server http://127.0.0.1:8080"
         })
 final class McpCommand implements Callable<Integer> {
     @Option(
@@ -46,7 +46,7 @@ final class McpCommand implements Callable<Integer> {
     String upstream;
 
     @Mixin
-    ClientOptions client;
+    ConnectionOptions client;
 
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)

@@ -80,10 +80,13 @@ final class PolicyCommands implements Runnable {
                 "Exits 1 and prints what differs when any fixture fails. See examples/policy-tests.yaml."
             })
     static final class Test implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "POLICY")
+        @Parameters(index = "0", paramLabel = "POLICY", description = "The policy file, e.g. examples/policy.yaml")
         Path policyFile;
 
-        @Parameters(index = "1", paramLabel = "FIXTURES")
+        @Parameters(
+                index = "1",
+                paramLabel = "FIXTURES",
+                description = "The fixtures file, e.g. examples/policy-tests.yaml")
         Path fixturesFile;
 
         @Option(
@@ -178,10 +181,13 @@ final class PolicyCommands implements Runnable {
             description =
                     "Show which rules match a request (a JSON file, the API's request body) and the resulting decision.")
     static final class Explain implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "POLICY")
+        @Parameters(index = "0", paramLabel = "POLICY", description = "The policy file, e.g. examples/policy.yaml")
         Path policyFile;
 
-        @Parameters(index = "1", paramLabel = "REQUEST")
+        @Parameters(
+                index = "1",
+                paramLabel = "REQUEST",
+                description = "The request as JSON (the API's request body), e.g. examples/requests/pii-export.json")
         Path requestFile;
 
         @Option(
@@ -197,7 +203,7 @@ final class PolicyCommands implements Runnable {
                 description = "Take principals from this server config (default: the demo identities)")
         Path config;
 
-        @Option(names = "--json", description = "Print JSON")
+        @Option(names = "--json", description = "Print the explanation as JSON")
         boolean json;
 
         @Override

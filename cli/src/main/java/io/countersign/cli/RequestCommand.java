@@ -18,9 +18,10 @@ import picocli.CommandLine.Option;
         name = "request",
         mixinStandardHelpOptions = true,
         description = {
-            "Submit an action request (agent or service key), from a JSON file or from flags.",
-            "Example: countersign request --type db.export --param table=customers --resource table:customers --env prod --tag pii "
-                    + "--justification 'churn analysis' --wait 5m"
+            "Submit an action request (agent or service key), from a JSON file or from flags, e.g.:",
+            "  countersign request --type db.export --param table=customers \\",
+            "      --resource table:customers --env prod --tag pii \\",
+            "      --justification 'churn analysis' --wait 5m"
         })
 final class RequestCommand implements Callable<Integer> {
     @Mixin
@@ -44,19 +45,22 @@ final class RequestCommand implements Callable<Integer> {
     @Option(names = "--resource", paramLabel = "TYPE:ID", description = "The resource, e.g. table:customers")
     String resource;
 
-    @Option(names = "--env", paramLabel = "ENV")
+    @Option(names = "--env", paramLabel = "ENV", description = "The resource's environment, e.g. prod")
     String env;
 
     @Option(names = "--tag", paramLabel = "TAG", description = "Resource tag; repeatable")
     List<String> tags = List.of();
 
-    @Option(names = "--domain", paramLabel = "DOMAIN")
+    @Option(names = "--domain", paramLabel = "DOMAIN", description = "The resource's data domain, e.g. billing")
     String domain;
 
-    @Option(names = "--justification", paramLabel = "TEXT")
+    @Option(names = "--justification", paramLabel = "TEXT", description = "Why the action is needed; reviewers see it")
     String justification;
 
-    @Option(names = "--on-behalf-of", paramLabel = "HUMAN")
+    @Option(
+            names = "--on-behalf-of",
+            paramLabel = "HUMAN",
+            description = "The human the agent acts for (who may not then review the request)")
     String onBehalfOf;
 
     @Option(
@@ -78,9 +82,10 @@ final class RequestCommand implements Callable<Integer> {
         ApiClient client = opts.client();
         JsonNode r = client.post("/v1/requests", body, headers);
         if (wait != null && r.path("state").asText().equals("pending")) {
+            // The id stands between spaces, so that a double-click copies it alone.
             if (!opts.json)
-                System.err.println(
-                        "submitted " + r.path("id").asText() + "; waiting up to " + wait + " for reviewers...");
+                System.err.println("submitted " + r.path("id").asText() + " (pending); waiting up to " + wait
+                        + " for a decision...");
             r = client.get("/v1/requests/" + r.path("id").asText() + "?wait=" + wait, ClientCommands.waitTimeout(wait));
         }
         opts.print(r, Text::request);

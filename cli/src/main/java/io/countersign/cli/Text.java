@@ -2,6 +2,7 @@ package io.countersign.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Readable renderings of API responses. */
@@ -106,18 +107,80 @@ final class Text {
     static String list(JsonNode body) {
         JsonNode items = body.path("requests");
         if (items.isEmpty()) return "(no requests)";
-        StringBuilder out = new StringBuilder();
+        List<List<String>> rows = new ArrayList<>();
         for (JsonNode r : items) {
-            out.append(String.format(
-                    "%-30s %-9s %-14s %-28s by %s%n",
+            rows.add(List.of(
                     r.path("id").asText(),
                     r.path("state").asText(),
                     r.path("action").path("type").asText(),
                     r.path("resource").path("type").asText() + "/"
                             + r.path("resource").path("id").asText(),
-                    r.path("requester").path("id").asText()));
+                    "by " + r.path("requester").path("id").asText()));
+        }
+        return table(rows);
+    }
+
+    /** A request's events, one a line: when, what, who, and what the event says in brief. */
+    static String events(JsonNode body) {
+        List<List<String>> rows = new ArrayList<>();
+        for (JsonNode e : body.path("events")) {
+            rows.add(List.of(
+                    e.path("at").asText(),
+                    e.path("type").asText(),
+                    e.path("actor").asText(),
+                    eventDetail(e)));
+        }
+        return table(rows);
+    }
+
+    private static String eventDetail(JsonNode e) {
+        String result = text(e, "result_sha256");
+        return switch (e.path("type").asText()) {
+            case "review.refused", "grant.redeem_refused" ->
+                words(text(e, "refusal"), quoted(shorten(text(e, "message"), 100)));
+            case "review.recorded" -> words(text(e, "verdict"), quoted(text(e, "reason")));
+            case "request.executed", "request.failed" ->
+                words(result.isEmpty() ? "" : "result " + shorten(result, 15), quoted(text(e, "detail")));
+            default -> "";
+        };
+    }
+
+    /**
+     * Rows as columns two spaces apart, each as wide as its widest cell, so that a long cell (a
+     * resource name) widens its column instead of shifting the rest of its line; no line ends in spaces.
+     */
+    private static String table(List<List<String>> rows) {
+        int[] widths = new int[rows.stream().mapToInt(List::size).max().orElse(0)];
+        for (List<String> row : rows) {
+            for (int c = 0; c < row.size(); c++)
+                widths[c] = Math.max(widths[c], row.get(c).length());
+        }
+        StringBuilder out = new StringBuilder();
+        for (List<String> row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < row.size(); c++) {
+                line.append(row.get(c)).append(" ".repeat(widths[c] - row.get(c).length() + 2));
+            }
+            out.append(line.toString().stripTrailing()).append('\n');
         }
         return out.toString().stripTrailing();
+    }
+
+    /** A text field of {@code node}, empty when missing or null. */
+    private static String text(JsonNode node, String field) {
+        return node.path(field).isTextual() ? node.path(field).asText() : "";
+    }
+
+    private static String words(String... parts) {
+        return String.join(" ", Arrays.stream(parts).filter(p -> !p.isEmpty()).toList());
+    }
+
+    private static String quoted(String s) {
+        return s.isEmpty() ? "" : "\"" + s + "\"";
+    }
+
+    private static String shorten(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 3) + "...";
     }
 
     static String join(JsonNode array) {

@@ -137,6 +137,130 @@ class CliTest {
         }
     }
 
+    @Test
+    void everyOptionAndParameterSaysWhatItIs() {
+        List<String> missing = new ArrayList<>();
+        for (CommandLine.Model.CommandSpec c : commands(new CommandLine(new Main()))) {
+            for (CommandLine.Model.OptionSpec o : c.options()) {
+                if (o.usageHelp() || o.versionHelp()) continue;
+                String what = c.qualifiedName() + " " + o.longestName();
+                if (!described(o.description())) missing.add(what + ": no description");
+                // A flag shows no label; one that takes a value shows it, as --limit=N rather than --limit=<limit>.
+                if (o.arity().max() > 0 && o.paramLabel().contains("<")) missing.add(what + "=" + o.paramLabel());
+            }
+            for (CommandLine.Model.PositionalParamSpec p : c.positionalParameters()) {
+                String what = c.qualifiedName() + " " + p.paramLabel();
+                if (!described(p.description())) missing.add(what + ": no description");
+                if (p.paramLabel().contains("<")) missing.add(what + ": label in angle brackets");
+            }
+        }
+        assertThat(missing).isEmpty();
+    }
+
+    @Test
+    void helpBreaksLinesOnlyBetweenParagraphsAndListItems() {
+        List<String> broken = new ArrayList<>();
+        for (CommandLine.Model.CommandSpec c : commands(new CommandLine(new Main()))) {
+            if (c.userObject() instanceof CommandLine.HelpCommand) continue; // picocli's, not ours
+            for (String line : c.usageMessage().description()) {
+                // A paragraph is whole sentences; an indented line (a list item, an example) must fit the
+                // help's width, or picocli wraps it flush left, out of its list.
+                boolean item = line.startsWith(" ");
+                if (item ? line.length() > c.usageMessage().width() : !line.matches(".*[.:]"))
+                    broken.add(c.qualifiedName() + ": " + line);
+            }
+        }
+        assertThat(broken).isEmpty();
+    }
+
+    @Test
+    void mcpAndLedgerExportOfferNoJsonTheyWouldIgnore() {
+        CommandLine root = new CommandLine(new Main());
+        assertThat(root.getSubcommands().get("mcp").getCommandSpec().findOption("--json"))
+                .isNull();
+        assertThat(root.getSubcommands()
+                        .get("ledger")
+                        .getSubcommands()
+                        .get("export")
+                        .getCommandSpec()
+                        .findOption("--json"))
+                .isNull();
+        assertThat(root.getSubcommands().get("get").getCommandSpec().findOption("--json"))
+                .isNotNull();
+        Run r = cs.as("bob", "ledger", "export", "--out", dir.resolve("export").toString(), "--json");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(CommandLine.ExitCode.USAGE);
+        assertThat(r.err()).contains("Unknown option: '--json'");
+        assertThat(dir.resolve("export")).doesNotExist();
+    }
+
+    @Test
+    void eventsShowWhyAReviewOrRedeemWasRefusedAndTheResultHash() {
+        String id = submitted();
+        assertThat(cs.as("alice", "review", id, "--approve", "--reason", "mine").exitCode())
+                .isEqualTo(3);
+        assertThat(cs.as("bob", "review", id, "--approve", "--reason", "ok").exitCode())
+                .isZero();
+        assertThat(cs.as("carol", "review", id, "--approve", "--reason", "ok").exitCode())
+                .isZero();
+        String digest =
+                cs.as("deploy-bot", "get", id, "--json").json().path("digest").asText();
+        String wrong = digest.substring(0, 63) + (digest.endsWith("0") ? "1" : "0");
+        assertThat(cs.as("deploy-bot", "redeem", id, "--digest", wrong).exitCode())
+                .isNotZero();
+        assertThat(cs.as("deploy-bot", "redeem", id, "--digest", digest).exitCode())
+                .isZero();
+        String result = "3f2a9c1b0e7d" + "0".repeat(52);
+        Run outcome = cs.as(
+                "deploy-bot", "outcome", id, "--status", "executed", "--result-sha256", result, "--detail", "41 rows");
+        assertThat(outcome.exitCode()).as(outcome.toString()).isZero();
+
+        Run r = cs.as("bob", "events", id);
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.out())
+                .containsPattern("review\\.refused +alice +owner-review \"[^\"\\n]+\"")
+                .containsPattern("grant\\.redeem_refused +deploy-bot +digest-mismatch \"the grant is bound to")
+                .containsPattern("review\\.recorded +bob +approve \"ok\"")
+                .containsPattern("request\\.executed +deploy-bot +result 3f2a9c1b0e7d\\.\\.\\. \"41 rows\"");
+        assertThat(r.out().lines()).noneMatch(line -> line.endsWith(" "));
+    }
+
+    @Test
+    void requestsListKeepsItsColumnsAlignedPastALongResourceName() {
+        for (String resource : List.of("zone:example.com", "mcp_tool:memory/create_entities")) {
+            Run r = cs.as("deploy-bot", "request", "--type", "dns.update", "--resource", resource, "--json");
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+        }
+        Run r = cs.as("deploy-bot", "requests");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        List<String> lines = r.out().strip().lines().toList();
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0).indexOf("by deploy-bot"))
+                .as(r.out())
+                .isEqualTo(lines.get(1).indexOf("by deploy-bot"));
+        assertThat(lines).allMatch(line -> line.endsWith("by deploy-bot"));
+    }
+
+    @Test
+    void requestWaitPrintsTheIdBetweenSpacesForADoubleClickToCopy() {
+        Run r = cs.as(
+                "deploy-bot", "request", "--type", "dns.update", "--resource", "zone:example.com", "--wait", "1s");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        String id = r.out().substring(0, r.out().indexOf(' '));
+        assertThat(id).startsWith("req_");
+        assertThat(r.err()).startsWith("submitted " + id + " ");
+    }
+
+    private static boolean described(String[] description) {
+        return description.length > 0 && !String.join("", description).isBlank();
+    }
+
+    /** The command and every command under it. */
+    private static List<CommandLine.Model.CommandSpec> commands(CommandLine cmd) {
+        List<CommandLine.Model.CommandSpec> out = new ArrayList<>(List.of(cmd.getCommandSpec()));
+        cmd.getSubcommands().values().forEach(sub -> out.addAll(commands(sub)));
+        return out;
+    }
+
     private static List<List<String>> subcommandPaths(CommandLine cmd, List<String> prefix) {
         List<List<String>> out = new ArrayList<>();
         cmd.getSubcommands().forEach((name, sub) -> {

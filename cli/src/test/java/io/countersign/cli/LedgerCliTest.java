@@ -216,6 +216,33 @@ class LedgerCliTest {
     }
 
     @Test
+    void aMalformedKeyIsAUsageErrorThatSaysWhatAKeyLooksLike() throws IOException {
+        someHistory(1);
+        exportNow();
+        Run garbage = verify("--key", "garbage");
+        assertThat(garbage.exitCode()).as(garbage.toString()).isEqualTo(2);
+        assertThat(garbage.err())
+                .contains("--key: a malformed verifier key")
+                .contains("name+hash+base64")
+                .contains("/v1/ledger/key")
+                .contains("or a file holding it");
+        assertThat(garbage.out()).isEmpty();
+
+        Path file = Files.writeString(dir.resolve("not-a-key"), "garbage\n");
+        Run inFile = verify("--key", file.toString());
+        assertThat(inFile.exitCode()).as(inFile.toString()).isEqualTo(2);
+        assertThat(inFile.err()).contains("--key: " + file + " holds a malformed verifier key");
+
+        Run previous = verify(
+                "--key", key(), "--previous", export.resolve("checkpoint").toString(), "--previous-key", "x");
+        assertThat(previous.exitCode()).as(previous.toString()).isEqualTo(2);
+        assertThat(previous.err()).contains("--previous-key: a malformed verifier key");
+
+        Run fromFile = verify("--key", export.resolve("key").toString());
+        assertThat(fromFile.exitCode()).as(fromFile.toString()).isZero();
+    }
+
+    @Test
     void verifyHasHelpAndRefusesAMissingExport() {
         assertThat(CliFixture.run("ledger", "verify", "--help").out()).contains("--previous");
         Run r = CliFixture.run(
