@@ -126,9 +126,15 @@ final class LedgerCommands implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            VerifierKey trusted = key != null
-                    ? verifierKey("--key", key)
-                    : VerifierKey.parse(Files.readString(dir.resolve(ExportVerification.KEY)));
+            if (!Files.isDirectory(dir))
+                throw new IllegalArgumentException(
+                        dir + " is not a directory: give the directory that 'countersign ledger export' wrote");
+            Path keyFile = dir.resolve(ExportVerification.KEY);
+            if (key == null && !Files.isRegularFile(keyFile))
+                throw new IllegalArgumentException(dir + " holds no " + ExportVerification.KEY
+                        + " file, so there is no key to check it with: give the log's key with --key");
+            VerifierKey trusted =
+                    key != null ? verifierKey("--key", key) : VerifierKey.parse(Files.readString(keyFile));
             if (key == null)
                 System.err.println(
                         "note: trusting the key in the export (" + trusted + "); pin the log's key with --key");

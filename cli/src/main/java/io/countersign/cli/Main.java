@@ -52,9 +52,23 @@ public final class Main implements Runnable {
     static final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         @Override
         public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
-            cmd.getErr().println("countersign: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            cmd.getErr().println("countersign: " + describe(e));
             if (e instanceof ApiClient.ProblemException p) return p.exitCode();
             return e instanceof IllegalArgumentException ? CommandLine.ExitCode.USAGE : 1;
+        }
+
+        /** A file system failure's message is often the bare path: say what went wrong with it. */
+        static String describe(Exception e) {
+            return switch (e) {
+                case java.nio.file.NoSuchFileException f -> "no such file or directory: " + f.getFile();
+                case java.nio.file.AccessDeniedException f -> "permission denied: " + f.getFile();
+                case java.nio.file.FileSystemException f ->
+                    f.getFile() + ": "
+                            + (f.getReason() != null
+                                    ? f.getReason()
+                                    : e.getClass().getSimpleName());
+                default -> e.getMessage() == null ? e.toString() : e.getMessage();
+            };
         }
     }
 }

@@ -251,7 +251,34 @@ class LedgerCliTest {
                 dir.resolve("nothing").toString(),
                 "--key",
                 "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW");
-        assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.out()).contains("no checkpoint");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.err()).contains(dir.resolve("nothing") + " is not a directory");
+
+        Run noKey = CliFixture.run("ledger", "verify", dir.resolve("nothing").toString());
+        assertThat(noKey.exitCode()).as(noKey.toString()).isEqualTo(2);
+        assertThat(noKey.err()).contains(dir.resolve("nothing") + " is not a directory");
+    }
+
+    @Test
+    void anExportWithoutItsKeyFileAsksForTheKey() throws IOException {
+        someHistory(1);
+        exportNow();
+        String pinned = key();
+        Files.delete(export.resolve("key"));
+        Run r = verify();
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.err()).contains(export + " holds no key file").contains("--key");
+        assertThat(verify("--key", pinned).exitCode()).isZero();
+    }
+
+    @Test
+    void aFileThatCannotBeReadIsNamedWithWhatWentWrong() {
+        Run r = CliFixture.run(
+                "policy",
+                "test",
+                dir.resolve("no-such-policy.yaml").toString(),
+                dir.resolve("no-such-tests.yaml").toString());
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err()).contains("no such file or directory: " + dir.resolve("no-such-policy.yaml"));
     }
 }
