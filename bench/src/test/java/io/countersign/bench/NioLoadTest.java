@@ -158,5 +158,14 @@ class NioLoadTest {
         }
         ByteBuffer whole = ByteBuffer.allocate(256).put(bytes);
         assertThat(NioLoad.complete(whole)).isEqualTo(201);
+
+        String mixed = "HTTP/1.1 404 Not Found\r\nX-Length: 1\r\nContent-Length: 12\r\n\r\n";
+        ByteBuffer headOnly = ByteBuffer.allocate(256).put(mixed.getBytes(StandardCharsets.US_ASCII));
+        assertThat(NioLoad.complete(headOnly)).as("12 body bytes to come").isZero();
+        headOnly.put("{\"x\":\"abcd\"}".getBytes(StandardCharsets.US_ASCII));
+        assertThat(NioLoad.complete(headOnly)).isEqualTo(404);
+        ByteBuffer noLength = ByteBuffer.allocate(256)
+                .put("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(NioLoad.complete(noLength)).isEqualTo(-1);
     }
 }

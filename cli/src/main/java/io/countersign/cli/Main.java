@@ -37,10 +37,19 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (tests call this). */
     public static int run(String... args) {
-        return new CommandLine(new Main())
+        CommandLine cli = new CommandLine(new Main())
                 .setExecutionExceptionHandler(new ErrorHandler())
-                .setCaseInsensitiveEnumValuesAllowed(true)
-                .execute(args);
+                .setCaseInsensitiveEnumValuesAllowed(true);
+        shareVersion(cli, cli.getCommandSpec().version());
+        return cli.execute(args);
+    }
+
+    /** Every subcommand offers -V/--version; without this they would print an empty line. */
+    private static void shareVersion(CommandLine cmd, String[] version) {
+        for (CommandLine sub : cmd.getSubcommands().values()) {
+            if (sub.getCommandSpec().version().length == 0) sub.getCommandSpec().version(version);
+            shareVersion(sub, version);
+        }
     }
 
     @Override
@@ -54,7 +63,11 @@ public final class Main implements Runnable {
         public int handleExecutionException(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
             cmd.getErr().println("countersign: " + describe(e));
             if (e instanceof ApiClient.ProblemException p) return p.exitCode();
-            return e instanceof IllegalArgumentException ? CommandLine.ExitCode.USAGE : 1;
+            // A bad argument, or an input file that is missing, unreadable or not JSON: the caller's to fix.
+            boolean usage = e instanceof IllegalArgumentException
+                    || e instanceof java.nio.file.FileSystemException
+                    || e instanceof com.fasterxml.jackson.core.JsonProcessingException;
+            return usage ? CommandLine.ExitCode.USAGE : 1;
         }
 
         /** A file system failure's message is often the bare path: say what went wrong with it. */
@@ -67,6 +80,12 @@ public final class Main implements Runnable {
                             + (f.getReason() != null
                                     ? f.getReason()
                                     : e.getClass().getSimpleName());
+                case com.fasterxml.jackson.core.JsonProcessingException j ->
+                    "not valid JSON: " + j.getOriginalMessage()
+                            + (j.getLocation() == null
+                                    ? ""
+                                    : " (line " + j.getLocation().getLineNr() + ", column "
+                                            + j.getLocation().getColumnNr() + ")");
                 default -> e.getMessage() == null ? e.toString() : e.getMessage();
             };
         }

@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
         name = "request",
         mixinStandardHelpOptions = true,
         description = {
-            "Submit an action request (agent or service key), from a JSON file or from flags, e.g.:",
+            "Submit an action request (agent or service key), from a JSON file or from flags.",
+            "For example:",
             "  countersign request --type db.export --param table=customers \\",
             "      --resource table:customers --env prod --tag pii \\",
             "      --justification 'churn analysis' --wait 5m"

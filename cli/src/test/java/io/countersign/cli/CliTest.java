@@ -138,6 +138,26 @@ class CliTest {
     }
 
     @Test
+    void everySubcommandAnswersVersion() {
+        for (List<String> path : subcommandPaths(new CommandLine(new Main()), List.of())) {
+            if (path.equals(List.of("help"))) continue; // picocli's help command has no --version
+            List<String> args = new ArrayList<>(path);
+            args.add("--version");
+            Run r = CliFixture.run(args.toArray(String[]::new));
+            assertThat(r.exitCode()).as(String.join(" ", args)).isZero();
+            assertThat(r.out().strip()).as(String.join(" ", args)).isEqualTo("countersign 0.1.0");
+        }
+    }
+
+    @Test
+    void aMissingInputFileIsAUsageErrorThatSaysSo() {
+        String missing = dir.resolve("missing.json").toString();
+        Run r = CliFixture.run("policy", "test", missing, missing);
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("countersign: no such file or directory: " + missing);
+    }
+
+    @Test
     void everyOptionAndParameterSaysWhatItIs() {
         List<String> missing = new ArrayList<>();
         for (CommandLine.Model.CommandSpec c : commands(new CommandLine(new Main()))) {

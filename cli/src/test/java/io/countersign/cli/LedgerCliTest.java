@@ -270,15 +270,4 @@ class LedgerCliTest {
         assertThat(r.err()).contains(export + " holds no key file").contains("--key");
         assertThat(verify("--key", pinned).exitCode()).isZero();
     }
-
-    @Test
-    void aFileThatCannotBeReadIsNamedWithWhatWentWrong() {
-        Run r = CliFixture.run(
-                "policy",
-                "test",
-                dir.resolve("no-such-policy.yaml").toString(),
-                dir.resolve("no-such-tests.yaml").toString());
-        assertThat(r.exitCode()).as(r.toString()).isEqualTo(1);
-        assertThat(r.err()).contains("no such file or directory: " + dir.resolve("no-such-policy.yaml"));
-    }
 }

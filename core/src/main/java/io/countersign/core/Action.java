@@ -1,7 +1,9 @@
 package io.countersign.core;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.json.JsonDepth;
 import java.util.regex.Pattern;
 
 /**
@@ -19,5 +21,13 @@ public record Action(String type, ObjectNode params) {
                     "action.type", "must be a lower-case dotted name such as db.export; got '" + type + "'");
         }
         params = params == null ? JsonNodeFactory.instance.objectNode() : params.deepCopy();
+    }
+
+    /** Refuses a value nested deeper than {@link JsonDepth#MAX} levels. */
+    static void requireShallow(String field, JsonNode value) {
+        int depth = JsonDepth.of(value);
+        if (depth > JsonDepth.MAX)
+            throw new InvalidRequestException(
+                    field, "nests " + depth + " levels deep; at most " + JsonDepth.MAX + " are accepted");
     }
 }

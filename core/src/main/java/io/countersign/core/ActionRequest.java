@@ -3,6 +3,7 @@ package io.countersign.core;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.json.JsonDepth;
 import java.util.Objects;
 
 /**
@@ -30,5 +31,14 @@ public record ActionRequest(
         }
         context = context == null ? JsonNodeFactory.instance.objectNode() : context.deepCopy();
         Objects.requireNonNull(context);
+    }
+
+    /**
+     * Refuses, at submission, params or context nested deeper than {@link JsonDepth#MAX} levels (see
+     * there why). Not checked in the constructor, so that requests stored before the limit still load.
+     */
+    public void requireServableDepth() {
+        Action.requireShallow("action.params", action.params());
+        Action.requireShallow("context", context);
     }
 }

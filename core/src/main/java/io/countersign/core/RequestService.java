@@ -125,6 +125,7 @@ public final class RequestService {
             throw refusal(new RefusedException(
                     Refusal.WRONG_PRINCIPAL_KIND, "requests are submitted by agents and services, not humans"));
         }
+        action.requireServableDepth();
         requireKnownHuman(action.onBehalfOf());
         Instant now = clock.instant();
         long t0 = System.nanoTime();

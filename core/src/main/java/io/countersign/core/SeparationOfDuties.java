@@ -25,7 +25,9 @@ public final class SeparationOfDuties {
         String who = reviewer.id();
         if (!reviewer.isHuman()) {
             return refuse(
-                    Refusal.NON_HUMAN_REVIEWER, who + " is a " + reviewer.kind().wire() + "; only humans review");
+                    Refusal.NON_HUMAN_REVIEWER,
+                    who + " is " + (reviewer.kind().wire().startsWith("a") ? "an " : "a ")
+                            + reviewer.kind().wire() + "; only humans review");
         }
         if (who.equals(request.requester().id())) {
             return refuse(Refusal.SELF_REVIEW, who + " submitted this request and cannot review it");

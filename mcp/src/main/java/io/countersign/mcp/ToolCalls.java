@@ -151,6 +151,8 @@ final class ToolCalls {
             submitted = submit(action);
         } catch (RefusedException e) {
             return result(id, "Countersign refused this call: " + e.getMessage(), true);
+        } catch (InvalidRequestException e) { // arguments nested too deep to store and serve back
+            throw new GatewaySession.InvalidParamsException("tools/call params.arguments: " + e.getMessage());
         } catch (NotCanonicalizableException e) { // no digest, so nothing an approval could be bound to
             throw new GatewaySession.InvalidParamsException(
                     "tools/call params.arguments have no canonical JSON form: " + e.getMessage());

@@ -92,14 +92,23 @@ final class Bodies {
             throw problem(
                     415, "unsupported-media-type", "Unsupported media type", "send application/json; got " + type);
         }
-        if (req.headers().contentLength().orElse(0) > MAX_BYTES) throw tooLarge();
+        long declared = req.headers().contentLength().orElse(-1);
+        if (declared > MAX_BYTES) throw tooLarge();
         if (!req.content().hasEntity()) return new byte[0];
         try (InputStream in = req.content().inputStream()) {
-            byte[] b = in.readNBytes(MAX_BYTES + 1);
+            // With its length declared, the body is read into an array of that length: the open-ended
+            // read allocates 16 KiB per call, which under load was a quarter of all the server allocated.
+            byte[] b = in.readNBytes(declared >= 0 ? (int) declared : MAX_BYTES + 1);
             if (b.length > MAX_BYTES) throw tooLarge();
             return b;
         } catch (IOException e) {
             throw problem(400, "unreadable-body", "Unreadable body", e.getMessage());
+        } catch (Problem.Thrown e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // The HTTP layer's own failures to frame the body: a chunk size that is no number, a body
+            // shorter than its Content-Length. The client's mistake, not the server's.
+            throw problem(400, "unreadable-body", "Unreadable body", "the body is not framed as its headers say");
         }
     }
 

@@ -227,7 +227,9 @@ public final class CountersignServer implements AutoCloseable {
         r.addFilter(metrics::filter);
         routes.accept(r);
         r.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
+                .head("/healthz", (req, res) -> res.status(Status.OK_200).send())
                 .get("/readyz", this::ready)
+                .head("/readyz", this::ready)
                 .get("/metrics", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                     res.send(metrics.scrape());
@@ -325,7 +327,9 @@ public final class CountersignServer implements AutoCloseable {
         }
         try {
             store.list(new RequestStore.Query(null, null, 1));
-            RequestsApi.json(res, Status.OK_200, health("ready"));
+            if (req.prologue().method() == io.helidon.http.Method.HEAD)
+                res.status(Status.OK_200).send();
+            else RequestsApi.json(res, Status.OK_200, health("ready"));
         } catch (StorageException e) {
             problem(
                     req,
@@ -342,7 +346,9 @@ public final class CountersignServer implements AutoCloseable {
         res.status(Status.create(p.status()));
         res.header(HeaderNames.CONTENT_TYPE, Problem.MEDIA_TYPE);
         if (p.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"countersign\"");
-        res.send(Bodies.write(p.toJson(req.path().path())));
+        // A response to HEAD has no content: sent anyway, it would be read as the start of the next response.
+        if (req.prologue().method() == io.helidon.http.Method.HEAD) res.send();
+        else res.send(Bodies.write(p.toJson(req.path().path())));
     }
 
     private void sweep() {

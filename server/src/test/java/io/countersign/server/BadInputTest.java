@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.server.ServerFixture.Reply;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
@@ -143,6 +144,16 @@ class BadInputTest {
                         422,
                         "not-canonicalizable"),
                 new BadCall(
+                        "params nested too deep to serve back",
+                        (cs, id) -> submit(cs, withParam(nested(990))),
+                        422,
+                        "invalid-request"),
+                new BadCall(
+                        "context nested too deep to serve back",
+                        (cs, id) -> submit(cs, withContext(nested(995))),
+                        422,
+                        "invalid-request"),
+                new BadCall(
                         "unknown route",
                         (cs, id) -> cs.as("bob", "/v1/nothing-here").GET(),
                         404,
@@ -207,6 +218,42 @@ class BadInputTest {
     }
 
     @Test
+    void aBodyFramedAgainstItsHeadersIsUnreadableNotAServerError() throws IOException {
+        String badChunk = "POST /v1/requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + cs.key("deploy-bot")
+                + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                + "ZZ\r\n{}\r\n0\r\n\r\n";
+        String reply = raw(badChunk, "}");
+        assertThat(reply).startsWith("HTTP/1.1 400").contains("urn:countersign:problem:unreadable-body");
+    }
+
+    @Test
+    void headGetsHeadersAndNoContentSoTheNextResponseOnTheConnectionIsIntact() throws IOException {
+        String twoRequests = "HEAD /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        String reply = raw(twoRequests, "{\"status\":\"ok\"}");
+        String[] responses = reply.split("(?=HTTP/1\\.1 )");
+        assertThat(responses).as(reply).hasSize(3);
+        assertThat(responses[0]).startsWith("HTTP/1.1 404").endsWith("\r\n\r\n");
+        assertThat(responses[1]).startsWith("HTTP/1.1 200").endsWith("\r\n\r\n");
+        assertThat(responses[2]).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"ok\"}");
+    }
+
+    /** Writes {@code request} as is on a new connection and reads until what was read ends with {@code last}. */
+    private String raw(String request, String last) throws IOException {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", cs.server().port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            java.io.ByteArrayOutputStream read = new java.io.ByteArrayOutputStream();
+            byte[] buf = new byte[4096];
+            for (int n;
+                    !read.toString(java.nio.charset.StandardCharsets.UTF_8).endsWith(last)
+                            && (n = s.getInputStream().read(buf)) >= 0; ) read.write(buf, 0, n);
+            return read.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void bodyOfExactlyOneMibIsReadNotRefusedForSize() {
         String body = ServerFixture.PII_EXPORT.replace("churn analysis", "");
         body = body + " ".repeat(MIB - body.length());
@@ -268,6 +315,15 @@ class BadInputTest {
 
     private static String withParam(String number) {
         return ServerFixture.PII_EXPORT.replace("\"table\": \"customers\"", "\"rows\": " + number);
+    }
+
+    /** An object {@code levels} deep: {"a":{"a":...1...}}. */
+    private static String nested(int levels) {
+        return "{\"a\":".repeat(levels) + "1" + "}".repeat(levels);
+    }
+
+    private static String withContext(String context) {
+        return ServerFixture.PII_EXPORT.replace("\"justification\"", "\"context\": " + context + ", \"justification\"");
     }
 
     private static String oversized() {
