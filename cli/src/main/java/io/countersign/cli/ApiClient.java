@@ -19,11 +19,24 @@ final class ApiClient {
 
     ApiClient(String base, String key) {
         this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+        requireUrl(this.base);
         if (key == null || key.isBlank()) {
             throw new IllegalArgumentException(
                     "no API key: pass --key or set COUNTERSIGN_KEY (demo keys are in data/demo.env)");
         }
         this.key = key;
+    }
+
+    private static void requireUrl(String base) {
+        URI u;
+        try {
+            u = new URI(base);
+        } catch (java.net.URISyntaxException e) {
+            u = null;
+        }
+        if (u == null || u.getHost() == null || !("http".equals(u.getScheme()) || "https".equals(u.getScheme())))
+            throw new IllegalArgumentException("--server: '" + base + "' is not an http:// or https:// URL, such as"
+                    + " http://127.0.0.1:8080 (also from COUNTERSIGN_URL)");
     }
 
     JsonNode get(String path, Duration timeout) {
@@ -43,7 +56,7 @@ final class ApiClient {
                 throw new ProblemException(res.statusCode(), Json.mapper().readTree(res.body()));
             return new String(res.body(), java.nio.charset.StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot reach Countersign at " + base + ": " + e, e);
+            throw unreachable(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
@@ -72,11 +85,22 @@ final class ApiClient {
             if (res.statusCode() >= 400) throw new ProblemException(res.statusCode(), body);
             return body;
         } catch (IOException e) {
-            throw new IllegalStateException("cannot reach Countersign at " + base + ": " + e, e);
+            throw unreachable(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** Why the server could not be reached, in words: the exception's class name says little to a user. */
+    private IllegalStateException unreachable(IOException e) {
+        String why = switch (e) {
+            case java.net.ConnectException c -> "connection refused (is the server running, on that port?)";
+            case java.net.http.HttpConnectTimeoutException t -> "the connection timed out";
+            case java.net.http.HttpTimeoutException t -> "no answer in time";
+            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        };
+        return new IllegalStateException("cannot reach Countersign at " + base + ": " + why, e);
     }
 
     private static byte[] write(JsonNode body) {
@@ -93,11 +117,17 @@ final class ApiClient {
         private final JsonNode problem;
 
         ProblemException(int status, JsonNode problem) {
-            super(problem.path("title").asText("HTTP " + status) + ": "
-                    + problem.path("detail").asText("") + " ["
-                    + problem.path("type").asText("") + "]");
+            super(line(status, problem));
             this.status = status;
             this.problem = problem;
+        }
+
+        /** Title: detail [type], the title left out where the detail says the same. */
+        private static String line(int status, JsonNode problem) {
+            String title = problem.path("title").asText("HTTP " + status);
+            String detail = problem.path("detail").asText("");
+            String text = detail.isEmpty() ? title : detail.equalsIgnoreCase(title) ? detail : title + ": " + detail;
+            return text + " [" + problem.path("type").asText("") + "]";
         }
 
         JsonNode problem() {

@@ -80,6 +80,12 @@ public final class Main implements Runnable {
                             + (f.getReason() != null
                                     ? f.getReason()
                                     : e.getClass().getSimpleName());
+                case com.fasterxml.jackson.databind.exc.MismatchedInputException m ->
+                    "not the JSON expected: " + io.countersign.core.json.JsonMismatch.describe(m)
+                            + (m.getLocation() == null
+                                    ? ""
+                                    : " (line " + m.getLocation().getLineNr() + ", column "
+                                            + m.getLocation().getColumnNr() + ")");
                 case com.fasterxml.jackson.core.JsonProcessingException j ->
                     "not valid JSON: " + j.getOriginalMessage()
                             + (j.getLocation() == null

@@ -150,6 +150,23 @@ class CliTest {
     }
 
     @Test
+    void aServerThatIsNoUrlOrDoesNotAnswerIsSaidInWords() throws java.io.IOException {
+        Run notUrl = CliFixture.run("requests", "--server", "notaurl", "--key", "k");
+        assertThat(notUrl.exitCode()).as(notUrl.toString()).isEqualTo(2);
+        assertThat(notUrl.err()).contains("--server: 'notaurl' is not an http:// or https:// URL");
+
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        Run refused = CliFixture.run("requests", "--server", "http://127.0.0.1:" + closed, "--key", "k");
+        assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(1);
+        assertThat(refused.err())
+                .contains("cannot reach Countersign at http://127.0.0.1:" + closed + ": connection refused")
+                .doesNotContain("java.net");
+    }
+
+    @Test
     void aMissingInputFileIsAUsageErrorThatSaysSo() {
         String missing = dir.resolve("missing.json").toString();
         Run r = CliFixture.run("policy", "test", missing, missing);

@@ -61,6 +61,9 @@ public final class GatewaySession implements AutoCloseable {
     private volatile Outbound general = Outbound.NOWHERE;
     private volatile ObjectNode envelope;
     private volatile UpstreamConnection connection;
+    /** How many connections to the upstream this session has made: a new one may be another program. */
+    private volatile long generation;
+
     private volatile ObjectNode initializeParams;
     private volatile long lastUsed = System.nanoTime();
     private volatile boolean closed;
@@ -200,6 +203,26 @@ public final class GatewaySession implements AutoCloseable {
      * Throws {@link UpstreamException} if the upstream fails or does not answer in time.
      */
     ObjectNode call(ObjectNode m, Outbound reply) {
+        return relay(m, reply, ANY).response();
+    }
+
+    /** How many connections to the upstream this session has made so far. */
+    long generation() {
+        return generation;
+    }
+
+    /** Any connection will do: for {@link #relay}. */
+    static final long ANY = -1;
+
+    /** A response, and the connection (by its {@link #generation}) that gave it. */
+    record Answered(ObjectNode response, long generation) {}
+
+    /**
+     * As {@link #call}, but only on the connection of generation {@code expected} (unless {@link #ANY}):
+     * when the upstream has been started again since, it throws {@link RestartedException} and sends
+     * nothing, since the program now answering may not be the one whose tools were checked.
+     */
+    Answered relay(ObjectNode m, Outbound reply, long expected) {
         JsonNode agentId = m.get("id");
         long upstreamId = nextId.getAndIncrement();
         ObjectNode out = JsonRpc.MAPPER.getNodeFactory().objectNode();
@@ -211,10 +234,17 @@ public final class GatewaySession implements AutoCloseable {
         if (token != null) progress.put(token, reply);
         relayed.put(agentId.asText(), upstreamId);
         try {
-            connection().send(out);
+            UpstreamConnection c;
+            long used;
+            synchronized (this) {
+                c = connection();
+                used = generation;
+            }
+            if (expected != ANY && used != expected) throw new RestartedException();
+            c.send(out);
             ObjectNode response = await(answer, JsonRpc.method(m), upstreamId);
             response.set("id", agentId);
-            return response;
+            return new Answered(response, used);
         } finally {
             inFlight.remove(upstreamId);
             relayed.remove(agentId.asText());
@@ -224,6 +254,11 @@ public final class GatewaySession implements AutoCloseable {
 
     /** A request of the gateway's own (a tools/list before a call); never seen by the agent. */
     ObjectNode callOwn(String method, ObjectNode params) {
+        return relayOwn(method, params).response();
+    }
+
+    /** As {@link #callOwn}, with the connection that answered. */
+    Answered relayOwn(String method, ObjectNode params) {
         ObjectNode e = envelope;
         if (stateless && e != null) {
             ObjectNode meta = params.get("_meta") instanceof ObjectNode o ? o : params.putObject("_meta");
@@ -231,10 +266,11 @@ public final class GatewaySession implements AutoCloseable {
                 if (!meta.has(p.getKey())) meta.set(p.getKey(), p.getValue());
             });
         }
-        return call(
+        return relay(
                 JsonRpc.request(
                         JsonRpc.MAPPER.getNodeFactory().textNode("countersign-" + nextId.get()), method, params),
-                Outbound.NOWHERE);
+                Outbound.NOWHERE,
+                ANY);
     }
 
     void holding(String agentId, ToolCalls.Held h) {
@@ -268,6 +304,7 @@ public final class GatewaySession implements AutoCloseable {
         c = gateway.connect(upstream, inbound);
         inbound.connection = c;
         connection = c;
+        generation++;
         if (c != null && initializeParams != null && !stateless) replayHandshake(c);
         return c;
     }
@@ -380,6 +417,13 @@ public final class GatewaySession implements AutoCloseable {
     static final class UpstreamException extends RuntimeException {
         UpstreamException(String message) {
             super(message, null, false, false);
+        }
+    }
+
+    /** The upstream was started again after the caller checked it: nothing was sent. */
+    static final class RestartedException extends RuntimeException {
+        RestartedException() {
+            super("the MCP server was restarted", null, false, false);
         }
     }
 

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The gateway's configuration: the upstream MCP servers and how long a call waits for approval.
@@ -37,6 +38,16 @@ public record McpConfig(
         allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
     }
 
+    /**
+     * What a stdio server inherits from Countersign's environment: what finding programs and running
+     * them needs (the set the MCP SDKs pass by default), no more. The rest of the server's
+     * environment holds its own secrets (a Slack token, an SMTP password, other upstreams' {@code
+     * ${VAR}} values), and an upstream is often a third party's package: it gets its own {@code env}
+     * from the config and these.
+     */
+    public static final Set<String> INHERITED_ENVIRONMENT =
+            Set.of("PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR");
+
     public static McpConfig none() {
         return new McpConfig(Map.of(), DEFAULT_HOLD, DEFAULT_PROGRESS, DEFAULT_TIMEOUT, false, List.of());
     }
@@ -46,7 +57,8 @@ public record McpConfig(
      *
      * @param name its name: the gateway serves it at {@code /mcp/{name}}; tool resources are {@code name/tool}
      * @param command for stdio: the program and its arguments; empty for HTTP
-     * @param environment for stdio: environment variables added to the child's (secrets resolved already)
+     * @param environment for stdio: the child's environment variables (secrets resolved already), beside the
+     *     few it inherits ({@link #INHERITED_ENVIRONMENT})
      * @param url for HTTP: the upstream's MCP endpoint; null for stdio
      * @param headers for HTTP: headers sent to the upstream (secrets resolved already); the agent's own
      *     credential is never passed through

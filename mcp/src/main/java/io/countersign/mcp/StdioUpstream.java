@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +43,9 @@ final class StdioUpstream implements UpstreamConnection {
 
     static StdioUpstream start(McpConfig.Upstream upstream, Listener listener, boolean logStderr) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(upstream.command());
-        pb.environment().putAll(upstream.environment());
+        Map<String, String> env = pb.environment();
+        env.keySet().retainAll(McpConfig.INHERITED_ENVIRONMENT);
+        env.putAll(upstream.environment());
         return new StdioUpstream(upstream, pb.start(), listener, logStderr);
     }
 

@@ -61,6 +61,12 @@ final class ToolCalls {
     private final Set<String> known = ConcurrentHashMap.newKeySet();
 
     private volatile boolean listed;
+    /**
+     * The connection to the upstream ({@link GatewaySession#relay}'s generation) whose listing {@link
+     * #tools} holds. A call is forwarded only on that connection: a restarted upstream may be another
+     * version of the program, its tools changed, so it is listed and checked again first.
+     */
+    private volatile long checked = GatewaySession.ANY;
 
     ToolCalls(McpGateway gateway, GatewaySession session) {
         this.gateway = gateway;
@@ -73,19 +79,28 @@ final class ToolCalls {
 
     /** Relays tools/list, hides tools that policy denies outright, and checks the rest against their pins. */
     ObjectNode list(ObjectNode m, Outbound reply) {
-        ObjectNode response = session.call(m, reply);
+        GatewaySession.Answered answered = session.relay(m, reply, GatewaySession.ANY);
+        ObjectNode response = answered.response();
         JsonNode listedTools = response.path("result").path("tools");
         if (!listedTools.isArray()) return response;
         ArrayNode visible = F.arrayNode();
+        if (answered.generation() != checked) { // another program may be answering: nothing it had is known
+            known.clear();
+            tools.clear();
+        }
         check((ArrayNode) listedTools, visible);
         ((ObjectNode) response.get("result")).set("tools", visible);
-        if (!m.path("params").has("cursor")) listed = true;
+        if (!m.path("params").has("cursor")) {
+            checked = answered.generation();
+            listed = true;
+        }
         return response;
     }
 
     private void check(ArrayNode listedTools, ArrayNode visible) {
         String upstream = session.upstream().name();
         List<ToolPins.Listed> toCheck = new ArrayList<>();
+        List<JsonNode> shown = new ArrayList<>();
         for (JsonNode t : listedTools) {
             String name = t.path("name").asText("");
             if (name.isEmpty()) continue;
@@ -99,24 +114,40 @@ final class ToolCalls {
             if (t.has("description")) definition.set("description", t.get("description"));
             if (t.has("inputSchema")) definition.set("input_schema", t.get("inputSchema"));
             toCheck.add(new ToolPins.Listed(name, CanonicalJson.sha256Hex(definition), definition, resource));
-            visible.add(t);
+            shown.add(t);
         }
-        tools.putAll(gateway.pins().check(upstream, toCheck, session.agent()));
+        Map<String, ToolPins.Status> statuses = gateway.pins().check(upstream, toCheck, session.agent());
+        tools.putAll(statuses);
+        // A definition not yet trusted is not shown: its description would reach the model before anyone
+        // has read it (a changed description is where a poisoned tool says what to do).
+        for (JsonNode t : shown)
+            if (statuses.get(t.path("name").asText()) instanceof ToolPins.Status.Trusted) visible.add(t);
     }
 
     /** The gateway's own tools/list, all pages: before a call to a tool this session has not seen listed. */
     private void refresh() {
         known.clear();
+        tools.clear();
         String cursor = null;
+        long on = GatewaySession.ANY;
         do {
             ObjectNode params = F.objectNode();
             if (cursor != null) params.put("cursor", cursor);
-            ObjectNode r = session.callOwn("tools/list", params);
-            JsonNode result = r.path("result");
-            if (!result.path("tools").isArray()) return; // not listed: policy decides the call, as always
+            GatewaySession.Answered a = session.relayOwn("tools/list", params);
+            if (on != GatewaySession.ANY && a.generation() != on) { // restarted between two pages: start again
+                refresh();
+                return;
+            }
+            on = a.generation();
+            JsonNode result = a.response().path("result");
+            if (!result.path("tools").isArray()) { // not listed: policy decides the call, as always
+                checked = on;
+                return;
+            }
             check((ArrayNode) result.get("tools"), F.arrayNode());
             cursor = result.hasNonNull("nextCursor") ? result.get("nextCursor").asText() : null;
         } while (cursor != null);
+        checked = on;
         listed = true;
     }
 
@@ -129,8 +160,10 @@ final class ToolCalls {
         JsonNode args = params.get("arguments");
         if (args != null && !args.isObject() && !args.isNull())
             throw new GatewaySession.InvalidParamsException("tools/call params.arguments must be an object");
-        // A tool not seen listed, or blocked when last seen (its re-approval may have come since): list again.
-        if (!listed || !(tools.get(tool) instanceof ToolPins.Status.Trusted)) refresh();
+        // A tool not seen listed, or blocked when last seen (its re-approval may have come since), or an
+        // upstream started again since it was listed: list again.
+        if (!listed || !(tools.get(tool) instanceof ToolPins.Status.Trusted) || session.generation() != checked)
+            refresh();
         // A tool the upstream does not have: the specification's error, and no request for people to decide.
         if (listed && !known.contains(tool)) throw new GatewaySession.InvalidParamsException("Unknown tool: " + tool);
         if (tools.get(tool) instanceof ToolPins.Status.Blocked b) return result(id, b.reason(), true);
@@ -256,7 +289,11 @@ final class ToolCalls {
         }
         ObjectNode response;
         try {
-            response = session.call(m, reply);
+            response = forward(m, reply);
+        } catch (Blocked b) {
+            Instant at = gateway.clock().instant();
+            afterReply.add(() -> outcome(approved.id(), Outcome.Status.FAILED, null, "not run: " + b.reason, at));
+            return result(id, b.reason, true);
         } catch (GatewaySession.UpstreamException e) {
             Instant at = gateway.clock().instant();
             afterReply.add(() ->
@@ -279,6 +316,37 @@ final class ToolCalls {
                     at));
         }
         return response;
+    }
+
+    /**
+     * Forwards a call on the connection whose tools were checked. If the upstream was started again
+     * since, the new one is listed and checked first, and the call goes on only if its tool is still
+     * trusted: otherwise {@link Blocked}, and nothing was sent.
+     */
+    private ObjectNode forward(ObjectNode m, Outbound reply) {
+        String tool = m.path("params").path("name").asText("");
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return session.relay(m, reply, checked).response();
+            } catch (GatewaySession.RestartedException e) {
+                if (attempt == 3) throw new GatewaySession.UpstreamException("the MCP server keeps restarting");
+                refresh();
+                if (listed && !known.contains(tool))
+                    throw new Blocked(
+                            "the restarted MCP server " + session.upstream().name() + " has no tool " + tool);
+                if (tools.get(tool) instanceof ToolPins.Status.Blocked b) throw new Blocked(b.reason());
+            }
+        }
+    }
+
+    /** A call that may not go on after all. */
+    private static final class Blocked extends RuntimeException {
+        final String reason;
+
+        Blocked(String reason) {
+            super(reason, null, false, false);
+            this.reason = reason;
+        }
     }
 
     /**

@@ -48,7 +48,7 @@ final class Bodies {
             String where = path(e);
             String detail = bytes.length == 0
                     ? "the body is empty"
-                    : (where.isEmpty() ? "" : where + ": ") + e.getOriginalMessage();
+                    : (where.isEmpty() ? "" : where + ": ") + io.countersign.core.json.JsonMismatch.describe(e);
             throw problem(400, bytes.length == 0 ? "malformed-json" : "invalid-field", "Invalid request body", detail);
         } catch (JsonParseException e) {
             throw problem(

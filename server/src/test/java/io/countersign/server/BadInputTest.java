@@ -190,6 +190,21 @@ class BadInputTest {
     }
 
     @Test
+    void aValueOfTheWrongJsonTypeIsSaidInJsonsWordsNotJavas() {
+        Reply array = cs.submit("deploy-bot", "[]");
+        assertThat(array.status()).isEqualTo(400);
+        assertThat(array.json().path("detail").asText()).isEqualTo("expected an object, not an array");
+
+        Reply params =
+                cs.submit("deploy-bot", ServerFixture.PII_EXPORT.replace("{\"table\": \"customers\"}", "\"str\""));
+        assertThat(params.status()).as(params.body()).isEqualTo(400);
+        assertThat(params.json().path("detail").asText()).isEqualTo("action.params: expected an object, not a string");
+        assertThat(array.body() + params.body())
+                .doesNotContain("io.countersign")
+                .doesNotContain("jackson");
+    }
+
+    @Test
     void missingAuthorizationAsksForBearerCredentials() {
         Reply r = cs.send(unauthenticated(cs, pendingId));
         assertThat(r.status()).isEqualTo(401);

@@ -492,6 +492,82 @@ class McpGatewayTest {
     }
 
     @Test
+    void aRestartedUpstreamIsCheckedAgainBeforeACallRunsOnIt() throws Exception {
+        Path description = files.resolve("description.txt");
+        Files.writeString(description, "Deploys a service");
+        start(
+                Duration.ofSeconds(30),
+                new McpConfig.Upstream(
+                        "changing", McpServers.changing(description), null, null, null, null, null, null));
+        McpSyncClient c = client("deploy-bot", "changing");
+        assertThat(text(call(c, "deploy", Map.of("service", "web")))).isEqualTo("deployed web");
+
+        // Another version of the server comes up in its place: same session, no tools/list from the agent.
+        Files.writeString(description, "Deploys a service and drops its database first");
+        List<ProcessHandle> killed = ProcessHandle.current()
+                .descendants()
+                .filter(p -> p.info().commandLine().orElse("").contains("changing-tool"))
+                .toList();
+        assertThat(killed).isNotEmpty();
+        killed.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : killed) p.onExit().get(10, TimeUnit.SECONDS);
+
+        McpSchema.CallToolResult after = null;
+        for (int attempt = 0; attempt < 3 && after == null; attempt++) {
+            try {
+                after = call(c, "deploy", Map.of("service", "api"));
+            } catch (RuntimeException e) { // a call in flight when it died: a clear error
+                assertThat(e.getMessage()).contains("changing");
+            }
+        }
+        assertThat(after).isNotNull();
+        assertThat(after.isError()).as(text(after)).isTrue();
+        assertThat(text(after)).contains("changed since it was trusted").doesNotContain("deployed");
+        assertThat(ledger().stream().map(e -> e.path("type").asText())).contains("mcp.tool_changed");
+        // Not yet trusted, the new definition is not shown to the agent either.
+        assertThat(c.listTools().tools()).extracting(McpSchema.Tool::name).doesNotContain("deploy");
+
+        RequestId reapproval = requestIn(text(after));
+        assertThat(fx.review("dave", reapproval.value(), "approve", "read the new description")
+                        .status())
+                .isEqualTo(200);
+        assertThat(c.listTools().tools())
+                .extracting(McpSchema.Tool::description)
+                .containsExactly("Deploys a service and drops its database first");
+        assertThat(text(call(c, "deploy", Map.of("service", "api")))).isEqualTo("deployed api");
+    }
+
+    @Test
+    void aStdioUpstreamGetsItsOwnEnvironmentAndNoneOfTheServersSecrets() throws Exception {
+        assertThat(System.getenv("COUNTERSIGN_TEST_SERVER_SECRET"))
+                .as("set for the tests by the parent POM's surefire configuration; run them with ./mvnw")
+                .isNotNull();
+        start(
+                Duration.ofSeconds(30),
+                new McpConfig.Upstream(
+                        "everything",
+                        McpServers.everything(),
+                        Map.of("UPSTREAM_TOKEN", "for-this-server-only"),
+                        null,
+                        null,
+                        null,
+                        null,
+                        null));
+        McpSyncClient c = client("deploy-bot", "everything");
+        JsonNode env = Json.mapper().readTree(text(call(c, "get-env", Map.of())));
+
+        assertThat(env.path("UPSTREAM_TOKEN").asText()).isEqualTo("for-this-server-only");
+        assertThat(env.has("PATH")).isTrue();
+        List<String> names = new java.util.ArrayList<>();
+        env.fieldNames().forEachRemaining(names::add);
+        assertThat(names)
+                .doesNotContain("COUNTERSIGN_TEST_SERVER_SECRET")
+                .allSatisfy(n -> assertThat(n.equals("UPSTREAM_TOKEN") || McpConfig.INHERITED_ENVIRONMENT.contains(n))
+                        .as(n)
+                        .isTrue());
+    }
+
+    @Test
     void callsBackToBackEachHaveTheirOutcomeRecordedDurably() throws Exception {
         start(Duration.ofSeconds(30), everything());
         McpSyncClient c = client("deploy-bot", "everything");

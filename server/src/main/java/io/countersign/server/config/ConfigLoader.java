@@ -190,7 +190,12 @@ public final class ConfigLoader {
                     path + ": unknown key '" + keyPath(e) + "' (known here: " + e.getKnownPropertyIds() + ")");
         } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
             String key = keyPath(e);
-            throw new ConfigException(path + ": " + (key.isEmpty() ? "" : key + ": ") + e.getOriginalMessage()
+            String what = e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException m
+                    ? io.countersign.core.json.JsonMismatch.describe(m)
+                            .replace("an object", "a mapping")
+                            .replace("an array", "a list")
+                    : e.getOriginalMessage();
+            throw new ConfigException(path + ": " + (key.isEmpty() ? "" : key + ": ") + what
                     + (e.getLocation() == null
                             ? ""
                             : " at line " + e.getLocation().getLineNr()));

@@ -111,6 +111,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aSectionOfTheWrongShapeIsSaidInYamlsWordsNotJavas() {
+        assertThatThrownBy(() -> load("server: [1]\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("server: expected a mapping, not a list")
+                .hasMessageNotContaining("ConfigLoader")
+                .hasMessageNotContaining("$");
+    }
+
+    @Test
     void sameKeyHashTwiceIsRefused() throws IOException {
         String yaml = valid().replace(BOT_HASH, BOB_HASH);
         assertThatThrownBy(() -> load(yaml)).isInstanceOf(ConfigException.class).hasMessageContaining("api_key_sha256");
