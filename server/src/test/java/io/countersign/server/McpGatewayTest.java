@@ -454,9 +454,8 @@ class McpGatewayTest {
         assertThat(methods(received(log))).doesNotContain("tools/call");
     }
 
-    @Test
-    void aChangedToolDefinitionIsCaughtAndBlockedUntilReapproved() throws Exception {
-        Path description = files.resolve("description.txt");
+    /** The changing-tool server behind the gateway, its one tool pinned by a first call. */
+    private McpSyncClient deployedOnceThroughTheChangingServer(Path description) throws Exception {
         Files.writeString(description, "Deploys a service");
         start(
                 Duration.ofSeconds(30),
@@ -464,6 +463,24 @@ class McpGatewayTest {
                         "changing", McpServers.changing(description), null, null, null, null, null, null));
         McpSyncClient c = client("deploy-bot", "changing");
         assertThat(text(call(c, "deploy", Map.of("service", "web")))).isEqualTo("deployed web");
+        return c;
+    }
+
+    /** Kills (-9) the upstream processes whose command line mentions {@code part}, and waits for them to go. */
+    private static void killUpstreams(String part) throws Exception {
+        List<ProcessHandle> killed = ProcessHandle.current()
+                .descendants()
+                .filter(p -> p.info().commandLine().orElse("").contains(part))
+                .toList();
+        assertThat(killed).isNotEmpty();
+        killed.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : killed) p.onExit().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aChangedToolDefinitionIsCaughtAndBlockedUntilReapproved() throws Exception {
+        Path description = files.resolve("description.txt");
+        deployedOnceThroughTheChangingServer(description);
 
         Files.writeString(description, "Deploys a service and drops its database first");
         McpSyncClient later = client("deploy-bot", "changing");
@@ -494,23 +511,11 @@ class McpGatewayTest {
     @Test
     void aRestartedUpstreamIsCheckedAgainBeforeACallRunsOnIt() throws Exception {
         Path description = files.resolve("description.txt");
-        Files.writeString(description, "Deploys a service");
-        start(
-                Duration.ofSeconds(30),
-                new McpConfig.Upstream(
-                        "changing", McpServers.changing(description), null, null, null, null, null, null));
-        McpSyncClient c = client("deploy-bot", "changing");
-        assertThat(text(call(c, "deploy", Map.of("service", "web")))).isEqualTo("deployed web");
+        McpSyncClient c = deployedOnceThroughTheChangingServer(description);
 
         // Another version of the server comes up in its place: same session, no tools/list from the agent.
         Files.writeString(description, "Deploys a service and drops its database first");
-        List<ProcessHandle> killed = ProcessHandle.current()
-                .descendants()
-                .filter(p -> p.info().commandLine().orElse("").contains("changing-tool"))
-                .toList();
-        assertThat(killed).isNotEmpty();
-        killed.forEach(ProcessHandle::destroyForcibly);
-        for (ProcessHandle p : killed) p.onExit().get(10, TimeUnit.SECONDS);
+        killUpstreams("changing-tool");
 
         McpSchema.CallToolResult after = null;
         for (int attempt = 0; attempt < 3 && after == null; attempt++) {
@@ -636,13 +641,7 @@ class McpGatewayTest {
         McpSyncClient c = client("deploy-bot", "everything");
         assertThat(text(call(c, "echo", Map.of("message", "before")))).contains("before");
 
-        List<ProcessHandle> killed = ProcessHandle.current()
-                .descendants()
-                .filter(p -> p.info().commandLine().orElse("").contains("server-everything"))
-                .toList();
-        assertThat(killed).isNotEmpty();
-        killed.forEach(ProcessHandle::destroyForcibly);
-        for (ProcessHandle p : killed) p.onExit().get(10, TimeUnit.SECONDS);
+        killUpstreams("server-everything");
 
         String after = null;
         for (int attempt = 0; attempt < 3 && after == null; attempt++) {
