@@ -106,10 +106,26 @@ public final class JsonRpc {
         }
     }
 
+    /**
+     * Reads an agent's messages: a key twice in one object is malformed, since which of the two counts
+     * would be the parser's choice, and the digest an approval binds must not rest on one.
+     */
+    private static final com.fasterxml.jackson.databind.ObjectReader AGENT =
+            MAPPER.reader().with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+
     /** Parses one message from UTF-8 bytes; a {@link MalformedMessageException} when they are not JSON. */
     public static JsonNode parse(byte[] utf8) {
+        return parse(utf8, MAPPER.reader());
+    }
+
+    /** As {@link #parse(byte[])}, for a message from an agent: stricter ({@link #AGENT}). */
+    public static JsonNode parseFromAgent(byte[] utf8) {
+        return parse(utf8, AGENT);
+    }
+
+    private static JsonNode parse(byte[] utf8, com.fasterxml.jackson.databind.ObjectReader reader) {
         try {
-            JsonNode n = MAPPER.readTree(utf8);
+            JsonNode n = reader.readTree(utf8);
             if (n == null) throw new MalformedMessageException("empty message");
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -88,7 +88,8 @@ final class Bodies {
     /** The raw body, at most 1 MiB, of type {@code application/json} (or none given). */
     static byte[] bytes(ServerRequest req) {
         String type = req.headers().first(HeaderNames.CONTENT_TYPE).orElse("");
-        if (!type.isEmpty() && !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+        String mediaType = type.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        if (!type.isEmpty() && !mediaType.equals("application/json")) {
             throw problem(
                     415, "unsupported-media-type", "Unsupported media type", "send application/json; got " + type);
         }

@@ -65,7 +65,7 @@ final class McpEndpoint {
         Principal agent = agent(req);
         JsonNode message;
         try {
-            message = JsonRpc.parse(Bodies.bytes(req));
+            message = JsonRpc.parseFromAgent(Bodies.bytes(req));
         } catch (JsonRpc.MalformedMessageException e) {
             throw rpcError(400, null, JsonRpc.PARSE_ERROR, "Parse error: " + e.getMessage());
         }

@@ -88,6 +88,11 @@ class BadInputTest {
                         400,
                         "invalid-field"),
                 new BadCall("wrong content type", (cs, id) -> typed(cs, "text/plain"), 415, "unsupported-media-type"),
+                new BadCall(
+                        "a content type that only begins like JSON's",
+                        (cs, id) -> typed(cs, "application/jsonx"),
+                        415,
+                        "unsupported-media-type"),
                 new BadCall("missing Authorization", (cs, id) -> unauthenticated(cs, id), 401, "unauthenticated"),
                 new BadCall("Basic scheme", (cs, id) -> basic(cs, id), 401, "unauthenticated"),
                 new BadCall(

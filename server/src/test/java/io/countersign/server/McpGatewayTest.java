@@ -661,6 +661,15 @@ class McpGatewayTest {
         assertThat(notJson.status()).isEqualTo(400);
         assertThat(notJson.json().path("error").path("code").asInt()).isEqualTo(-32700);
 
+        // A key twice: which one counts would be the parser's choice, so the message is malformed.
+        ServerFixture.Reply twice = mcp(
+                "deploy-bot",
+                null,
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"," + "\"method\":\"tools/call\"}");
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.json().path("error").path("code").asInt()).isEqualTo(-32700);
+        assertThat(twice.json().path("error").path("message").asText()).contains("Duplicate field 'method'");
+
         ServerFixture.Reply batch = mcp("deploy-bot", null, "[]");
         assertThat(batch.json().path("error").path("code").asInt()).isEqualTo(-32600);
 
