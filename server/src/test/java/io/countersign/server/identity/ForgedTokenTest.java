@@ -16,37 +16,18 @@ import io.countersign.server.identity.OidcFixture.Reply;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Tokens that must not get in, each refused with its own problem type, and never echoed. The
  * genuine ones are issued by the real IdP; the forged ones are built here as an attacker would.
  */
-class ForgedTokenTest {
-    @TempDir
-    Path data;
-
-    OidcFixture cs;
-
-    @BeforeEach
-    void start() {
-        cs = new OidcFixture(data);
-    }
-
-    @AfterEach
-    void stop() {
-        cs.close();
-    }
-
+class ForgedTokenTest extends OidcServerTest {
     @Test
     void aGenuineTokenGetsIn() {
         assertThat(cs.get(cs.personToken("bob", "data-owners"), "/v1/requests").status())

@@ -10,36 +10,23 @@ import io.countersign.core.RequestId;
 import io.countersign.core.RequestService;
 import io.countersign.core.Verdict;
 import io.countersign.server.identity.OidcFixture.Reply;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One person, one principal: the resolver the Slack, Teams and email channels call turns their
  * user into the same principal the API sees, so separation of duties holds on every channel.
  */
-class IdentityLinksTest {
-    @TempDir
-    Path data;
-
-    OidcFixture cs;
+class IdentityLinksTest extends OidcServerTest {
     Identities identities;
     RequestService service;
 
     @BeforeEach
-    void start() {
-        cs = new OidcFixture(data);
+    void lookUp() {
         identities = cs.server().identities();
         service = cs.server().service();
-    }
-
-    @AfterEach
-    void stop() {
-        cs.close();
     }
 
     @Test

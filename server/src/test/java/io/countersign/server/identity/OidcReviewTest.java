@@ -8,28 +8,11 @@ import io.countersign.server.identity.OidcFixture.Reply;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** People and agents with tokens from a real IdP, through the real server, under the same separation of duties as API keys. */
-class OidcReviewTest {
-    @TempDir
-    Path data;
-
-    OidcFixture cs;
-
-    @BeforeEach
-    void start() {
-        cs = new OidcFixture(data);
-    }
-
-    @AfterEach
-    void stop() {
-        cs.close();
-    }
-
+class OidcReviewTest extends OidcServerTest {
     @Test
     void agentWithAClientCredentialsTokenSubmitsAsItsDeclaredIdentity() {
         Reply r = cs.submit(cs.clientCredentialsToken("deploy-bot"), OidcFixture.PII_EXPORT);

@@ -4,45 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.countersign.core.Principal;
 import io.countersign.server.identity.OidcFixture.Reply;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Separation of duties when people and agents come with tokens: the agent's owner is the principal
  * the owner's own token is, whichever token arrives first, and a person holds one quorum slot
  * however many ways (key, token, link claim) they arrive.
  */
-class TokenSeparationOfDutiesTest {
-    @TempDir
-    Path data;
-
-    OidcFixture cs;
-
-    @BeforeEach
-    void start() {
-        cs = new OidcFixture(data);
-    }
-
-    @AfterEach
-    void stop() {
-        cs.close();
-    }
-
+class TokenSeparationOfDutiesTest extends OidcServerTest {
     @Test
     void theOwnerNamedByEmailIsRefusedWhenTheirTokenCameFirst() {
         String bobsToken = bobsToken();
         assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
-        Reply s = cs.submit(etlAgent("bob@example.com"), OidcFixture.PII_EXPORT);
-        assertThat(s.status()).as(s.body()).isEqualTo(201);
-        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("bob-sub");
-        Reply byOwner = cs.review(bobsToken, s.json().path("id").asText(), "approve", "my own agent");
-        assertThat(byOwner.status()).as(byOwner.body()).isEqualTo(403);
-        assertThat(byOwner.problem()).isEqualTo("owner-review");
+        ownerCannotApprove("bob@example.com", bobsToken, "bob-sub");
     }
 
     @Test
@@ -52,11 +28,7 @@ class TokenSeparationOfDutiesTest {
         assertThat(early.problem()).isEqualTo("token-unknown-principal");
         String bobsToken = bobsToken();
         assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
-        Reply s = cs.submit(etlAgent("bob@example.com"), OidcFixture.PII_EXPORT);
-        assertThat(s.status()).as(s.body()).isEqualTo(201);
-        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("bob-sub");
-        Reply byOwner = cs.review(bobsToken, s.json().path("id").asText(), "approve", "my own agent");
-        assertThat(byOwner.problem()).isEqualTo("owner-review");
+        ownerCannotApprove("bob@example.com", bobsToken, "bob-sub");
     }
 
     /** alice's second IdP account is alice by its verified email; an agent may name its subject. */
@@ -68,22 +40,14 @@ class TokenSeparationOfDutiesTest {
                 "alice-second-account",
                 Map.of("groups", List.of("data-owners"), "email", "alice@example.com", "email_verified", true));
         assertThat(cs.get(alicesSecondToken, "/v1/requests").status()).isEqualTo(200);
-        Reply s = cs.submit(etlAgent("alice-second-account"), OidcFixture.PII_EXPORT);
-        assertThat(s.status()).as(s.body()).isEqualTo(201);
-        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("alice");
-        Reply byOwner = cs.review(alicesSecondToken, s.json().path("id").asText(), "approve", "mine");
-        assertThat(byOwner.problem()).isEqualTo("owner-review");
+        ownerCannotApprove("alice-second-account", alicesSecondToken, "alice");
     }
 
     @Test
     void anAgentNamingASeenPersonBySubjectIsOwnedByThem() {
         String bobsToken = cs.personToken("bob-sub", "data-owners");
         assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
-        Reply s = cs.submit(etlAgent("bob-sub"), OidcFixture.PII_EXPORT);
-        assertThat(s.status()).as(s.body()).isEqualTo(201);
-        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo("bob-sub");
-        Reply byOwner = cs.review(bobsToken, s.json().path("id").asText(), "approve", "mine");
-        assertThat(byOwner.problem()).isEqualTo("owner-review");
+        ownerCannotApprove("bob-sub", bobsToken, "bob-sub");
     }
 
     /** carol is declared with an API key and links.slack U0CAROL; her IdP token carries slack_id U0CAROL. */
@@ -139,5 +103,15 @@ class TokenSeparationOfDutiesTest {
 
     private String etlAgent(String owner) {
         return cs.token("etl-agent", Map.of("kind", "agent", "owner", owner));
+    }
+
+    /** An agent naming {@code named} as its owner submits: its owner is {@code owner}, whose own token may not approve. */
+    private void ownerCannotApprove(String named, String ownersToken, String owner) {
+        Reply s = cs.submit(etlAgent(named), OidcFixture.PII_EXPORT);
+        assertThat(s.status()).as(s.body()).isEqualTo(201);
+        assertThat(s.json().path("requester").path("owner").asText()).isEqualTo(owner);
+        Reply byOwner = cs.review(ownersToken, s.json().path("id").asText(), "approve", "my own agent");
+        assertThat(byOwner.status()).as(byOwner.body()).isEqualTo(403);
+        assertThat(byOwner.problem()).isEqualTo("owner-review");
     }
 }

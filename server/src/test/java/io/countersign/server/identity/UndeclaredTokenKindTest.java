@@ -11,8 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,22 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * service, which may submit but never review. A machine's token without the markers the providers
  * use for one (an Entra ID app token without {@code idtyp}, a CI system's token) must not approve.
  */
-class UndeclaredTokenKindTest {
-    @TempDir
-    Path data;
-
-    OidcFixture cs;
-
-    @BeforeEach
-    void start() {
-        cs = new OidcFixture(data);
-    }
-
-    @AfterEach
-    void stop() {
-        cs.close();
-    }
-
+class UndeclaredTokenKindTest extends OidcServerTest {
     @Test
     void anUndeclaredTokenWithNoVerifiedEmailCannotReviewWhateverItsGroups() {
         String id = submitted(cs);
