@@ -37,6 +37,9 @@ import org.HdrHistogram.Histogram;
  * an external server instead. Only latencies of requests started in the measured period count.
  */
 public final class HttpLoad {
+    /** The issue's goal: p99 at most 5 ms with 5,000 requests a second offered. */
+    static final int GOAL_RATE = 5000;
+
     static final String BODY = """
             {"action": {"type": "db.query", "params": {"readonly": true, "sql": "select 1"}},
              "resource": {"type": "table", "id": "orders", "env": "prod"},
@@ -99,7 +102,7 @@ public final class HttpLoad {
         this.threads = flags.choice("threads", Threads.VIRTUAL);
         this.clients = Math.min(flags.count("clients", 1, 1), concurrency);
         this.client = flags.choice("client", Client.NIO);
-        this.rate = flags.count("rate", 0, 0);
+        this.rate = flags.count("rate", GOAL_RATE, 0);
         this.timeout = flags.duration("timeout", Duration.ofSeconds(30));
         this.trace =
                 Optional.ofNullable(flags.text("trace", null)).map(Path::of).orElse(null);
@@ -424,9 +427,11 @@ public final class HttpLoad {
                 this.rate > 0 ? "; open loop, offered " + this.rate + "/s" : "; closed loop");
         System.out.printf(
                 Locale.ROOT,
-                "latency:      %s  (goal p99 <= 5 ms: %s)%n",
+                "latency:      %s  (%s)%n",
                 Report.latencies(h),
-                h.getValueAtPercentile(99) <= 5000 ? "met" : "MISSED");
+                this.rate < GOAL_RATE
+                        ? "the p99 goal is at 5,000/s offered: --rate 5000"
+                        : "goal p99 <= 5 ms at 5,000/s: " + (h.getValueAtPercentile(99) <= 5000 ? "met" : "MISSED"));
         if (this.rate > 0) {
             System.out.printf(
                     Locale.ROOT,
@@ -544,11 +549,13 @@ public final class HttpLoad {
         return """
                 Usage: bench/run http [options]
 
-                Closed-loop load on POST /v1/requests with an allowed request (db.query,
-                readonly=true): each connection sends the next request when the reply arrives.
-                Prints requests/s, latency p50/p90/p99/p99.9/max, errors, and the store's writes
-                per group commit scraped from /metrics. Goal: >= 5,000 requests/s with
-                p99 <= 5 ms on 2 cores.
+                Load on POST /v1/requests with an allowed request (db.query, readonly=true)
+                over 64 keep-alive connections: by default 5,000 requests/s offered on a fixed
+                schedule (the goal's conditions); with --rate 0, each connection sends the next
+                request when the reply arrives, to see the most the server takes. Prints
+                requests/s, latency p50/p90/p99/p99.9/max, errors, and the store's writes per
+                group commit scraped from /metrics (which it scrapes every 10 s, as Prometheus
+                would). Goal: >= 5,000 requests/s, and p99 <= 5 ms at 5,000/s, on 2 cores.
 
                 By default a real server runs in this JVM on 127.0.0.1, port 0, with a fresh
                 temporary SQLite database (synchronous=FULL) and the example policy; it is
@@ -564,7 +571,7 @@ public final class HttpLoad {
                                      latency counts from each request's scheduled time (no coordinated
                                      omission); sends of the warm-up still waiting when the measured period
                                      begins are dropped (and counted); 0 = closed loop, each worker sends as
-                                     soon as it has an answer [0]
+                                     soon as it has an answer [5000]
                   --client C         nio: the connections driven by a sender and a receiver thread, as wrk2
                                      does (about 50 us of CPU per request at 5,000/s); raw: a worker per
                                      connection on its own thread (about 75 us); jdk: java.net.http.HttpClient

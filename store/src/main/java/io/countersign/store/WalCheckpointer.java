@@ -23,18 +23,23 @@ import org.slf4j.LoggerFactory;
  * always trails the commits made while it ran. So once the log holds {@link #RESTART_PAGES}, and
  * right after this thread has copied all it saw, it asks the writer to copy what was committed
  * meanwhile ({@link GroupCommitter#restartLog}), between two batches; the writer's next transaction
- * then starts the log again. That copy and its sync of the database file stall the writer for a few
- * milliseconds, as SQLite's own automatic checkpoint on the writer did (measured: 4 to 16 ms under
- * load, every 16 MiB of log), but with a longer log four times less often. The writer keeps an
- * automatic checkpoint at {@link #WRITER_PAGES} only as a backstop, should this thread fall behind. Durability does not depend on any of this: a commit is in the log, synced
- * ({@code synchronous=FULL}), before it is acknowledged.
+ * then starts the log again. That copy and its sync of the database file stall the writer for a
+ * millisecond or a few (measured at 5,000 submissions a second: 0.9 to 7.1 ms, median 3.3, with 64 MiB
+ * of log; SQLite's own automatic checkpoint on the writer took 4 to 16 ms). A shorter log restarts
+ * more often but keeps every page lookup in SQLite's log index short: with 16 MiB
+ * ({@link #RESTART_PAGES}) the log restarted 5.5 times a second against 1.5 with 64 MiB, and {@code
+ * bench/run http} gave p99 4.40 to 4.96 ms (mean 4.63, five runs) against 4.54 to 5.30 (mean 4.95,
+ * seven); with 256 MiB, 5.63 and 5.76; with 8 MiB, no better than 16. The writer keeps an automatic
+ * checkpoint at {@link #WRITER_PAGES} only as a backstop, should this thread fall behind. Durability
+ * does not depend on any of this: a commit is in the log, synced ({@code synchronous=FULL}), before it
+ * is acknowledged.
  */
 final class WalCheckpointer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalCheckpointer.class);
     static final Duration INTERVAL = Duration.ofMillis(50);
-    /** The log's length, in pages, from which the writer is asked to start it again (64 MiB at 4 KiB pages). */
-    static final int RESTART_PAGES = 16_384;
-    /** The writer's own automatic checkpoint, a backstop, in pages of log (128 MiB at 4 KiB pages). */
+    /** The log's length, in pages, from which the writer is asked to start it again (16 MiB at 4 KiB pages). */
+    static final int RESTART_PAGES = 4_096;
+    /** The writer's own automatic checkpoint, a backstop, in pages of log (32 MiB at 4 KiB pages). */
     static final int WRITER_PAGES = 2 * RESTART_PAGES;
 
     private final Connection connection;
