@@ -25,7 +25,7 @@ import picocli.CommandLine.Command;
             McpCommand.class,
             LedgerCommands.class,
             SlackCommands.class,
-            CommandLine.HelpCommand.class
+            HelpCommand.class
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

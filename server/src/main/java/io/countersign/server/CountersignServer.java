@@ -26,9 +26,11 @@ import io.countersign.store.LedgerIntegrityException;
 import io.countersign.store.LedgerSettings;
 import io.countersign.store.SqliteStore;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -163,7 +165,7 @@ public final class CountersignServer implements AutoCloseable {
         });
     }
 
-    private WebServer listen(ServerConfig config, java.util.function.Consumer<HttpRouting.Builder> routes) {
+    private WebServer listen(ServerConfig config, java.util.function.Consumer<HttpRules> routes) {
         WebServer server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
@@ -223,10 +225,11 @@ public final class CountersignServer implements AutoCloseable {
         return mcp;
     }
 
-    private void routing(HttpRouting.Builder r, java.util.function.Consumer<HttpRouting.Builder> routes) {
+    private void routing(HttpRouting.Builder r, java.util.function.Consumer<HttpRules> routes) {
         r.addFilter(metrics::filter);
-        routes.accept(r);
-        r.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
+        KnownRoutes known = new KnownRoutes(r);
+        routes.accept(known);
+        known.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
                 .head("/healthz", (req, res) -> res.status(Status.OK_200).send())
                 .get("/readyz", this::ready)
                 .head("/readyz", this::ready)
@@ -237,16 +240,8 @@ public final class CountersignServer implements AutoCloseable {
                 .get("/openapi.yaml", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "application/yaml");
                     res.send(openApi);
-                })
-                .any((req, res) -> problem(
-                        req,
-                        res,
-                        new Problem(
-                                404,
-                                "not-found",
-                                "Not found",
-                                "no route for " + req.prologue().method().text() + " "
-                                        + req.path().path())))
+                });
+        r.any((req, res) -> unrouted(known, req, res))
                 .error(Problem.Thrown.class, (req, res, e) -> problem(req, res, e.problem()))
                 .error(McpEndpoint.RpcFailure.class, (req, res, e) -> e.write(res))
                 .error(
@@ -312,6 +307,27 @@ public final class CountersignServer implements AutoCloseable {
                 });
     }
 
+    /** No route took the request: 405 if its path is served with other methods, else 404. */
+    private static void unrouted(KnownRoutes known, ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        String call = req.prologue().method().text() + " " + path;
+        List<Method> allowed = known.allowed(req.prologue());
+        if (allowed.isEmpty()) {
+            problem(req, res, new Problem(404, "not-found", "Not found", "no route for " + call));
+            return;
+        }
+        String allow = String.join(", ", allowed.stream().map(Method::text).toList());
+        res.header(HeaderNames.ALLOW, allow);
+        problem(
+                req,
+                res,
+                new Problem(
+                        405,
+                        "method-not-allowed",
+                        "Method not allowed",
+                        call + " is not served; " + path + " takes " + allow));
+    }
+
     private void ready(ServerRequest req, ServerResponse res) {
         if (store.integrityProblem().isPresent()) {
             problem(
@@ -327,7 +343,7 @@ public final class CountersignServer implements AutoCloseable {
         }
         try {
             store.list(new RequestStore.Query(null, null, 1));
-            if (req.prologue().method() == io.helidon.http.Method.HEAD)
+            if (req.prologue().method() == Method.HEAD)
                 res.status(Status.OK_200).send();
             else RequestsApi.json(res, Status.OK_200, health("ready"));
         } catch (StorageException e) {
@@ -347,7 +363,7 @@ public final class CountersignServer implements AutoCloseable {
         res.header(HeaderNames.CONTENT_TYPE, Problem.MEDIA_TYPE);
         if (p.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"countersign\"");
         // A response to HEAD has no content: sent anyway, it would be read as the start of the next response.
-        if (req.prologue().method() == io.helidon.http.Method.HEAD) res.send();
+        if (req.prologue().method() == Method.HEAD) res.send();
         else res.send(Bodies.write(p.toJson(req.path().path())));
     }
 

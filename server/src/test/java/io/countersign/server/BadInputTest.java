@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -164,6 +165,11 @@ class BadInputTest {
                         404,
                         "not-found"),
                 new BadCall(
+                        "wrong method on a known path",
+                        (cs, id) -> cs.as("bob", "/v1/requests").DELETE(),
+                        405,
+                        "method-not-allowed"),
+                new BadCall(
                         "invalid state query",
                         (cs, id) -> cs.as("bob", "/v1/requests?state=sleeping").GET(),
                         400,
@@ -257,6 +263,35 @@ class BadInputTest {
         assertThat(responses[0]).startsWith("HTTP/1.1 404").endsWith("\r\n\r\n");
         assertThat(responses[1]).startsWith("HTTP/1.1 200").endsWith("\r\n\r\n");
         assertThat(responses[2]).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"ok\"}");
+    }
+
+    @Test
+    void aWrongMethodOnAKnownPathIsNotAllowedAndAllowNamesTheMethodsThatAre() {
+        Map<String, HttpRequest.Builder> calls = Map.of(
+                "GET, POST", cs.as("bob", "/v1/requests").DELETE(),
+                "POST", cs.as("bob", reviews(pendingId)).GET(),
+                "GET, HEAD", cs.as("bob", "/healthz").PUT(BodyPublishers.noBody()),
+                "GET, POST, DELETE", cs.as("deploy-bot", "/mcp/notes").PUT(BodyPublishers.noBody()));
+        calls.forEach((allow, call) -> {
+            Reply r = cs.send(call);
+            assertThat(r.status()).as(r.body()).isEqualTo(405);
+            assertThat(r.problem()).isEqualTo("method-not-allowed");
+            assertThat(r.header("Allow")).isEqualTo(allow);
+        });
+    }
+
+    @Test
+    void headWhereOnlyPostIsServedGets405WithoutContentSoTheNextResponseIsIntact() throws IOException {
+        String twoRequests = "HEAD /v1/policy/evaluate HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        String reply = raw(twoRequests, "{\"status\":\"ok\"}");
+        String[] responses = reply.split("(?=HTTP/1\\.1 )");
+        assertThat(responses).as(reply).hasSize(2);
+        assertThat(responses[0])
+                .startsWith("HTTP/1.1 405")
+                .containsIgnoringCase("Allow: POST\r\n")
+                .endsWith("\r\n\r\n");
+        assertThat(responses[1]).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"ok\"}");
     }
 
     /** Writes {@code request} as is on a new connection and reads until what was read ends with {@code last}. */

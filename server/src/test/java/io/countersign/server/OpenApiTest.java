@@ -7,7 +7,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.countersign.server.ServerFixture.Reply;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -89,13 +91,22 @@ class OpenApiTest {
     }
 
     @Test
-    void undocumentedMethodsOnDocumentedPathsAreNotServed() throws Exception {
+    void undocumentedMethodsOnDocumentedPathsAreNotAllowedAndAllowNamesTheDocumentedOnes() throws Exception {
+        Map<String, Set<String>> documented = new TreeMap<>();
         for (String route : documentedRoutes()) {
-            String path = route.split(" ")[1].replace("{id}", id).replace("{upstream}", "none");
-            Reply r = cs.send(call("PUT", path));
-            assertThat(r.status()).as(route).isEqualTo(404);
-            assertThat(r.problem()).isEqualTo("not-found");
+            String[] parts = route.split(" ");
+            documented.computeIfAbsent(parts[1], p -> new TreeSet<>()).add(parts[0]);
         }
+        documented.forEach((path, methods) -> {
+            Reply r = cs.send(call("PUT", path.replace("{id}", id).replace("{upstream}", "none")));
+            assertThat(r.status()).as(path).isEqualTo(405);
+            assertThat(r.problem()).isEqualTo("method-not-allowed");
+            // HEAD is served, undocumented, where GET's answer is only its status (/healthz, /readyz).
+            assertThat(Set.of(r.header("Allow").split(", ")))
+                    .as(path)
+                    .containsAll(methods)
+                    .allMatch(m -> methods.contains(m) || m.equals("HEAD"));
+        });
     }
 
     @Test
