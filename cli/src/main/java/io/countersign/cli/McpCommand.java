@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.mcp.JsonRpc;
 import io.countersign.mcp.Sse;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -65,23 +66,16 @@ final class McpCommand implements Callable<Integer> {
             return 2;
         }
         endpoint = URI.create(client.server.replaceAll("/+$", "") + "/mcp/" + upstream);
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        InputStream in = new BufferedInputStream(System.in);
         // Closing stdin ends the session, but only once every request read before it has its answer:
         // closing the executor waits for them.
         try (ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor()) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                if (line.isBlank()) continue;
-                JsonNode m;
-                try {
-                    m = JsonRpc.parse(line);
-                } catch (JsonRpc.MalformedMessageException e) {
-                    emit(JsonRpc.error(null, JsonRpc.PARSE_ERROR, "Parse error: " + e.getMessage()));
-                    continue;
-                }
+            for (byte[] line = readLine(in); line != null; line = readLine(in)) {
+                JsonNode m = message(line);
+                if (m == null) continue;
                 if (JsonRpc.kind(m) == JsonRpc.Kind.REQUEST && !"initialize".equals(JsonRpc.method(m))) {
-                    JsonNode message = m; // each request on its own virtual thread: a held call blocks nothing else
-                    requests.submit(() -> relay(message));
+                    // each request on its own virtual thread: a held call blocks nothing else
+                    requests.submit(() -> relay(m));
                 } else {
                     // Notifications and responses in order; and initialize before anything else, since
                     // what follows it needs its session (a client waits for its answer anyway).
@@ -93,46 +87,132 @@ final class McpCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** One line of {@code in}, without its newline; null at the end of the input. */
+    private static byte[] readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int b = in.read(); b >= 0; b = in.read()) {
+            if (b == '\n') return line.toByteArray();
+            line.write(b);
+        }
+        return line.size() == 0 ? null : line.toByteArray();
+    }
+
+    /** Whether a line holds only JSON's whitespace. */
+    private static boolean isBlank(byte[] line) {
+        for (byte b : line) if (b != ' ' && b != '\t' && b != '\r') return false;
+        return true;
+    }
+
+    /**
+     * The message on a line; null for a blank line, and for one answered here as JSON-RPC 2.0 says: a
+     * parse error (not UTF-8, not JSON, a key twice) or an invalid request, with id null, read as the
+     * server's gateway reads them.
+     */
+    private JsonNode message(byte[] line) {
+        if (isBlank(line)) return null;
+        JsonNode m;
+        try {
+            m = JsonRpc.parseFromAgent(line);
+        } catch (JsonRpc.MalformedMessageException e) {
+            emit(JsonRpc.error(null, JsonRpc.PARSE_ERROR, "Parse error: " + e.getMessage()));
+            return null;
+        }
+        if (JsonRpc.kind(m) != JsonRpc.Kind.INVALID) return m;
+        emit(JsonRpc.error(
+                null,
+                JsonRpc.INVALID_REQUEST,
+                m.isArray()
+                        ? "JSON-RPC batches are not part of MCP 2025-11-25"
+                        : "not a JSON-RPC 2.0 request, notification or response"));
+        return null;
+    }
+
+    /**
+     * Posts one message and passes on what comes back. A request always gets an answer: the server's
+     * response, or a JSON-RPC error with its id that says why there was none (a problem's detail).
+     * Notifications and responses get none, whatever happens; a failure to deliver one goes to stderr.
+     */
     private void relay(JsonNode m) {
         boolean isRequest = JsonRpc.kind(m) == JsonRpc.Kind.REQUEST;
-        boolean isInitialize = isRequest && "initialize".equals(JsonRpc.method(m));
         HttpRequest.Builder b = request()
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(JsonRpc.write(m)));
+        String failure;
         try {
             HttpResponse<InputStream> r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream body = r.body()) {
-                if (isInitialize) r.headers().firstValue("Mcp-Session-Id").ifPresent(s -> session = s);
-                String type = r.headers().firstValue("Content-Type").orElse("");
-                if (r.statusCode() == 202) return;
-                if (type.startsWith("text/event-stream")) {
-                    Sse.read(body, this::emit);
-                } else if (type.startsWith("application/json")) {
-                    JsonNode reply = JsonRpc.parse(new String(body.readAllBytes(), StandardCharsets.UTF_8));
-                    if (isInitialize && reply.path("result").has("protocolVersion")) {
-                        version = reply.path("result").path("protocolVersion").asText();
-                        Thread.ofVirtual().start(this::listen);
-                    }
-                    if (isRequest || reply.has("error")) emit((ObjectNode) reply);
-                } else if (isRequest) { // a problem+json (401, 403, 404): say it as a JSON-RPC error
-                    String text = new String(body.readAllBytes(), StandardCharsets.UTF_8);
-                    JsonNode problem = text.isEmpty() ? null : JsonRpc.parse(text);
-                    String detail = problem == null
-                            ? "HTTP " + r.statusCode()
-                            : problem.path("detail").asText("HTTP " + r.statusCode());
-                    emit(JsonRpc.error(m.get("id"), JsonRpc.UPSTREAM_ERROR, "Countersign refused: " + detail));
-                }
+                failure = passOn(m, r, body);
             }
         } catch (IOException | RuntimeException e) {
-            if (isRequest)
-                emit(JsonRpc.error(
-                        m.get("id"),
-                        JsonRpc.UPSTREAM_ERROR,
-                        "Countersign at " + client.server + " is unreachable: "
-                                + e.getClass().getSimpleName()));
-            else System.err.println("countersign mcp: a notification was not delivered: " + e.getMessage());
+            failure = "Countersign at " + client.server + " is unreachable: "
+                    + e.getClass().getSimpleName();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return;
+        }
+        if (failure == null) return;
+        if (isRequest) emit(JsonRpc.error(m.get("id"), JsonRpc.UPSTREAM_ERROR, failure));
+        else System.err.println("countersign mcp: a message was not delivered: " + failure);
+    }
+
+    /** Passes on the server's answer to {@code m}; what went wrong if it held no JSON-RPC response to a request. */
+    private String passOn(JsonNode m, HttpResponse<InputStream> r, InputStream body) throws IOException {
+        boolean isRequest = JsonRpc.kind(m) == JsonRpc.Kind.REQUEST;
+        boolean isInitialize = isRequest && "initialize".equals(JsonRpc.method(m));
+        if (isInitialize) r.headers().firstValue("Mcp-Session-Id").ifPresent(s -> session = s);
+        String type = r.headers().firstValue("Content-Type").orElse("");
+        if (r.statusCode() == 202 && !isRequest) return null;
+        if (type.startsWith("text/event-stream")) return streamed(m, body);
+        JsonNode reply = json(body.readAllBytes());
+        if (type.startsWith("application/json") && isResponse(reply)) {
+            if (isInitialize && reply.path("result").has("protocolVersion")) {
+                version = reply.path("result").path("protocolVersion").asText();
+                Thread.ofVirtual().start(this::listen);
+            }
+            if (!isRequest)
+                return reply.has("error") ? reply.path("error").path("message").asText() : null;
+            // Where the server could not tell the id (an HTTP 400 with id null), the bridge can.
+            if (reply.path("id").isNull() || reply.path("id").isMissingNode())
+                ((ObjectNode) reply).set("id", m.get("id"));
+            emit((ObjectNode) reply);
+            return null;
+        }
+        // A problem+json (401, 403, 404), or a proxy's page: said as a JSON-RPC error.
+        String detail = reply != null && reply.path("detail").isTextual()
+                ? reply.get("detail").asText()
+                : "HTTP " + r.statusCode();
+        return "Countersign refused: " + detail;
+    }
+
+    /** Passes on an SSE answer's messages; what went wrong if its stream ended before the response to a request. */
+    private String streamed(JsonNode m, InputStream body) throws IOException {
+        JsonNode id = m.get("id");
+        AtomicBoolean answered = new AtomicBoolean(JsonRpc.kind(m) != JsonRpc.Kind.REQUEST);
+        try {
+            Sse.read(body, reply -> {
+                if (JsonRpc.kind(reply) == JsonRpc.Kind.RESPONSE
+                        && reply.get("id").equals(id)) answered.set(true);
+                emit(reply);
+            });
+        } catch (IOException | RuntimeException e) {
+            if (!answered.get()) throw e;
+        }
+        return answered.get() ? null : "the server's stream ended before its answer";
+    }
+
+    /** A JSON-RPC response, also one whose id is null or missing: the server's, where it could not tell the id. */
+    private static boolean isResponse(JsonNode reply) {
+        return reply instanceof ObjectNode
+                && "2.0".equals(reply.path("jsonrpc").textValue())
+                && (reply.has("result") ^ reply.has("error"));
+    }
+
+    /** {@code bytes} as JSON; null if they are none. */
+    private static JsonNode json(byte[] bytes) {
+        try {
+            return JsonRpc.parse(bytes);
+        } catch (JsonRpc.MalformedMessageException e) {
+            return null;
         }
     }
 

@@ -123,13 +123,54 @@ class McpBridgeTest {
         }
     }
 
-    /** Runs the bridge with {@code stdin} as its whole input; its stdout, one JSON-RPC message a line. */
+    /**
+     * Every line that is not a notification gets an answer, as JSON-RPC 2.0 says, also when the server
+     * answers with an HTTP problem (here: no upstream of that name) rather than a JSON-RPC message.
+     */
+    @Test
+    void everyLineButANotificationIsAnsweredEvenWhenTheServerAnswersWithAProblem() throws Exception {
+        try (CliFixture fx = new CliFixture(data, MCP_POLICY, fsGateway())) {
+            String lines = """
+                    {}
+                    {"jsonrpc":"2.0","method":"notifications/initialized"}
+                    {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}
+                    {"jsonrpc":"2.0","id":2,"method":"tools/list"}
+                    [1]
+                    not json
+                    {"jsonrpc":"2.0","id":3,"method":"ping","method":"tools/list"}
+                    {"jsonrpc":"2.0","id":4,"method":"ping","params":{"p":"\u00c0\u00af"}}
+                    """;
+            // ISO-8859-1 makes U+00C0 U+00AF the bytes C0 AF: an overlong '/', not UTF-8.
+            List<JsonNode> answers = bridge(
+                    fx, fx.key("deploy-bot"), "nope", lines.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+
+            assertThat(answers).hasSize(7);
+            assertThat(answers)
+                    .filteredOn(a -> a.path("id").isNull())
+                    .extracting(a -> a.path("error").path("code").asInt())
+                    .containsExactlyInAnyOrder(-32600, -32600, -32700, -32700, -32700);
+            List<JsonNode> refused =
+                    answers.stream().filter(a -> !a.path("id").isNull()).toList();
+            assertThat(refused).extracting(a -> a.path("id").asInt()).containsExactlyInAnyOrder(1, 2);
+            assertThat(refused)
+                    .allSatisfy(a -> assertThat(a.path("error").path("message").asText())
+                            .contains("no MCP server named 'nope'"));
+        }
+    }
+
+    /** Runs the bridge to fs with {@code stdin} as its whole input; its stdout, one JSON-RPC message a line. */
     private static List<JsonNode> bridge(CliFixture fx, String key, String stdin) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(bridgeCommand(fx)).redirectError(ProcessBuilder.Redirect.DISCARD);
+        return bridge(fx, key, "fs", stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Runs the bridge to {@code upstream} with {@code stdin} as its whole input; its stdout, a message a line. */
+    private static List<JsonNode> bridge(CliFixture fx, String key, String upstream, byte[] stdin) throws Exception {
+        ProcessBuilder pb =
+                new ProcessBuilder(bridgeCommand(fx, upstream)).redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("COUNTERSIGN_KEY", key);
         Process p = pb.start();
         try (var in = p.getOutputStream()) {
-            in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            in.write(stdin);
         }
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
@@ -142,6 +183,11 @@ class McpBridgeTest {
 
     /** {@code countersign mcp --upstream fs} against {@code fx}'s server, as a command line. */
     private static List<String> bridgeCommand(CliFixture fx) {
+        return bridgeCommand(fx, "fs");
+    }
+
+    /** {@code countersign mcp --upstream UPSTREAM} against {@code fx}'s server, as a command line. */
+    private static List<String> bridgeCommand(CliFixture fx, String upstream) {
         return List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp",
@@ -149,7 +195,7 @@ class McpBridgeTest {
                 Main.class.getName(),
                 "mcp",
                 "--upstream",
-                "fs",
+                upstream,
                 "--server",
                 "http://127.0.0.1:" + fx.server().port());
     }

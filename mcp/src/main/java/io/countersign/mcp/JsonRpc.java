@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.json.Utf8;
 
 /** JSON-RPC 2.0 as MCP uses it: the message kinds, the error codes, and builders. */
 public final class JsonRpc {
@@ -118,8 +119,13 @@ public final class JsonRpc {
         return parse(utf8, MAPPER.reader());
     }
 
-    /** As {@link #parse(byte[])}, for a message from an agent: stricter ({@link #AGENT}). */
+    /**
+     * As {@link #parse(byte[])}, for a message from an agent: stricter ({@link #AGENT}), and the bytes
+     * must be UTF-8, since the parser would read some invalid forms as other characters ({@link Utf8}).
+     */
     public static JsonNode parseFromAgent(byte[] utf8) {
+        int at = Utf8.invalidAt(utf8);
+        if (at >= 0) throw new MalformedMessageException("not valid UTF-8 (at byte offset " + at + ")");
         return parse(utf8, AGENT);
     }
 

@@ -155,7 +155,11 @@ final class ToolCalls {
     ObjectNode call(ObjectNode m, Outbound reply, List<Runnable> afterReply) {
         JsonNode id = m.get("id");
         ObjectNode params = JsonRpc.params(m);
-        String tool = params.path("name").asText("");
+        JsonNode name = params.get("name");
+        // Not read as its text: 12 is not the tool "12".
+        if (name != null && !name.isTextual())
+            throw new GatewaySession.InvalidParamsException("tools/call params.name must be a string");
+        String tool = name == null ? "" : name.textValue();
         if (tool.isEmpty()) throw new GatewaySession.InvalidParamsException("tools/call needs params.name");
         JsonNode args = params.get("arguments");
         if (args != null && !args.isObject() && !args.isNull())

@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import io.countersign.core.InvalidRequestException;
 import io.countersign.core.json.Json;
+import io.countersign.core.json.JsonMismatch;
 import io.countersign.core.json.NotCanonicalizableException;
+import io.countersign.core.json.Utf8;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import java.io.IOException;
@@ -17,8 +19,9 @@ import java.io.InputStream;
 import java.util.stream.Collectors;
 
 /**
- * Reads JSON request bodies strictly: at most 1 MiB, {@code application/json}, no unknown fields,
- * no duplicate keys, no trailing data. Each failure is its own problem type.
+ * Reads JSON request bodies strictly: at most 1 MiB, {@code application/json}, UTF-8, no unknown
+ * fields, no duplicate keys, no trailing data, no scalar of another JSON type converted ({@link
+ * Json#clientMapper()}). Each failure is its own problem type.
  */
 final class Bodies {
     static final int MAX_BYTES = 1 << 20;
@@ -27,8 +30,9 @@ final class Bodies {
 
     static <T> T read(ServerRequest req, Class<T> type) {
         byte[] bytes = bytes(req);
+        requireUtf8(bytes);
         try {
-            T value = Json.mapper().readValue(bytes, type);
+            T value = Json.clientMapper().readValue(bytes, type);
             if (value == null) throw problem(400, "malformed-json", "Malformed JSON", "the body is JSON null");
             return value;
         } catch (UnrecognizedPropertyException e) {
@@ -39,8 +43,8 @@ final class Bodies {
                     "unknown field '" + path(e) + "'; known: " + e.getKnownPropertyIds());
         } catch (ValueInstantiationException e) {
             throw invalid(e.getCause() == null ? e : e.getCause(), e);
-        } catch (InvalidFormatException e) {
-            throw problem(400, "invalid-field", "Invalid field value", path(e) + ": " + e.getOriginalMessage());
+        } catch (InvalidFormatException e) { // a refused coercion among them: reason 12 for a string
+            throw problem(400, "invalid-field", "Invalid field value", path(e) + ": " + JsonMismatch.describe(e));
         } catch (MismatchedInputException e) {
             if (e.getOriginalMessage().startsWith("Trailing token")) {
                 throw problem(400, "malformed-json", "Malformed JSON", "there is data after the JSON value");
@@ -48,7 +52,7 @@ final class Bodies {
             String where = path(e);
             String detail = bytes.length == 0
                     ? "the body is empty"
-                    : (where.isEmpty() ? "" : where + ": ") + io.countersign.core.json.JsonMismatch.describe(e);
+                    : (where.isEmpty() ? "" : where + ": ") + JsonMismatch.describe(e);
             throw problem(400, bytes.length == 0 ? "malformed-json" : "invalid-field", "Invalid request body", detail);
         } catch (JsonParseException e) {
             throw problem(
@@ -62,6 +66,14 @@ final class Bodies {
         } catch (IOException e) {
             throw problem(400, "malformed-json", "Malformed JSON", e.getMessage());
         }
+    }
+
+    /** JSON is UTF-8; the parser would read some invalid forms as other characters ({@link Utf8}). */
+    private static void requireUtf8(byte[] bytes) {
+        int at = Utf8.invalidAt(bytes);
+        if (at >= 0)
+            throw problem(
+                    400, "malformed-json", "Malformed JSON", "the body is not valid UTF-8 (at byte offset " + at + ")");
     }
 
     private static Problem.Thrown invalid(Throwable cause, JsonProcessingException e) {

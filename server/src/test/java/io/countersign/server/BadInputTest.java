@@ -182,8 +182,91 @@ class BadInputTest {
                 new BadCall("blank Idempotency-Key", (cs, id) -> idempotent(cs, " "), 400, "invalid-idempotency-key"));
     }
 
+    /** A scalar of another JSON type where a body has a string: refused, not read as its text. */
+    static Stream<BadCall> scalarsOfAnotherType() {
+        return Stream.of(
+                new BadCall(
+                        "review reason that is a number",
+                        (cs, id) -> json(cs, "bob", reviews(id), "{\"verdict\":\"approve\",\"reason\":12}"),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "review digest that is a boolean",
+                        (cs, id) ->
+                                json(cs, "bob", reviews(id), "{\"verdict\":\"deny\",\"reason\":\"x\",\"digest\":true}"),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "resource id that is a number",
+                        (cs, id) -> submit(cs, ServerFixture.PII_EXPORT.replace("\"id\": \"customers\"", "\"id\": 12")),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "justification that is a boolean",
+                        (cs, id) -> submit(cs, withJustification("true")),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "on_behalf_of that is a number",
+                        (cs, id) -> submit(
+                                cs,
+                                ServerFixture.PII_EXPORT.replace(
+                                        "\"justification\"", "\"on_behalf_of\": 7, \"justification\"")),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "a tag that is a number",
+                        (cs, id) -> submit(cs, withTags("[\"pii\", 1]")),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "redeem digest that is a number",
+                        (cs, id) -> json(cs, "deploy-bot", "/v1/requests/" + id + "/redeem", "{\"digest\":1234}"),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "outcome detail that is a boolean",
+                        (cs, id) -> json(
+                                cs,
+                                "deploy-bot",
+                                "/v1/requests/" + id + "/outcome",
+                                "{\"status\":\"executed\",\"detail\":false}"),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "revoke reason that is a number",
+                        (cs, id) -> json(cs, "bob", "/v1/requests/" + id + "/revoke", "{\"reason\":1.5}"),
+                        400,
+                        "invalid-field"),
+                new BadCall(
+                        "evaluated resource type that is a number",
+                        (cs, id) -> json(
+                                cs,
+                                "deploy-bot",
+                                "/v1/policy/evaluate",
+                                ServerFixture.PII_EXPORT.replace("\"type\": \"table\"", "\"type\": 3")),
+                        400,
+                        "invalid-field"));
+    }
+
+    /** Bodies that are not UTF-8, each hidden in the justification of an otherwise good submission. */
+    static Stream<BadCall> notUtf8() {
+        return Stream.of(
+                        "c0af", // an overlong '/', which the parser reads as '/'
+                        "e08080", // an overlong NUL
+                        "f5808080", // beyond U+10FFFF, which the parser reads as lone surrogates
+                        "eda080", // a surrogate, encoded
+                        "e282", // a sequence cut short
+                        "ff")
+                .map(hex -> new BadCall(
+                        "justification with bytes " + hex,
+                        (cs, id) -> bytes(cs, justificationWithBytes(hex)),
+                        400,
+                        "malformed-json"));
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("badCalls")
+    @MethodSource({"badCalls", "scalarsOfAnotherType", "notUtf8"})
     void badCallGetsItsOwnProblem(BadCall bad) {
         Reply r = cs.send(bad.call().apply(cs, pendingId));
         assertThat(r.status()).as(r.body()).isEqualTo(bad.status());
@@ -213,6 +296,31 @@ class BadInputTest {
         assertThat(array.body() + params.body())
                 .doesNotContain("io.countersign")
                 .doesNotContain("jackson");
+    }
+
+    @Test
+    void aScalarOfAnotherJsonTypeIsRefusedInJsonsWordsNotReadAsItsText() {
+        Reply reason = cs.send(json(cs, "bob", reviews(pendingId), "{\"verdict\":\"approve\",\"reason\":12}"));
+        assertThat(reason.json().path("detail").asText()).isEqualTo("reason: expected a string, not a number");
+
+        Reply justification = cs.submit("deploy-bot", withJustification("false"));
+        assertThat(justification.json().path("detail").asText())
+                .isEqualTo("justification: expected a string, not false");
+
+        Reply tag = cs.submit("deploy-bot", withTags("[\"pii\", 1]"));
+        assertThat(tag.json().path("detail").asText()).isEqualTo("resource.tags[1]: expected a string, not a number");
+    }
+
+    @Test
+    void aBodyThatIsNotUtf8IsMalformedAndSaysWhereButUtf8BeyondAsciiIsRead() {
+        byte[] body = justificationWithBytes("c0af");
+        Reply r = cs.send(bytes(cs, body));
+        assertThat(r.json().path("detail").asText())
+                .isEqualTo("the body is not valid UTF-8 (at byte offset " + indexOf(body, (byte) 0xc0) + ")");
+
+        String accented = ServerFixture.PII_EXPORT.replace("churn analysis", "analyse de l'attrition, été 😀");
+        Reply read = cs.post("deploy-bot", "/v1/policy/evaluate", accented);
+        assertThat(read.status()).as(read.body()).isEqualTo(200);
     }
 
     @Test
@@ -326,6 +434,12 @@ class BadInputTest {
         return cs.as(who, path).header("Content-Type", "application/json").POST(BodyPublishers.ofString(body));
     }
 
+    private static HttpRequest.Builder bytes(ServerFixture cs, byte[] body) {
+        return cs.as("deploy-bot", "/v1/requests")
+                .header("Content-Type", "application/json")
+                .POST(BodyPublishers.ofByteArray(body));
+    }
+
     private static HttpRequest.Builder typed(ServerFixture cs, String type) {
         return cs.as("deploy-bot", "/v1/requests")
                 .header("Content-Type", type)
@@ -379,6 +493,28 @@ class BadInputTest {
 
     private static String withContext(String context) {
         return ServerFixture.PII_EXPORT.replace("\"justification\"", "\"context\": " + context + ", \"justification\"");
+    }
+
+    private static String withJustification(String json) {
+        return ServerFixture.PII_EXPORT.replace("\"churn analysis\"", json);
+    }
+
+    private static String withTags(String json) {
+        return ServerFixture.PII_EXPORT.replace("[\"pii\"]", json);
+    }
+
+    /** A good submission whose justification holds the bytes {@code hex} between "a" and "b". */
+    private static byte[] justificationWithBytes(String hex) {
+        // ISO-8859-1 writes each char below U+0100 as the one byte of that value; the rest is ASCII.
+        String bytes = new String(java.util.HexFormat.of().parseHex(hex), java.nio.charset.StandardCharsets.ISO_8859_1);
+        return ServerFixture.PII_EXPORT
+                .replace("churn analysis", "a" + bytes + "b")
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    private static int indexOf(byte[] bytes, byte b) {
+        for (int i = 0; i < bytes.length; i++) if (bytes[i] == b) return i;
+        return -1;
     }
 
     private static String oversized() {

@@ -670,6 +670,15 @@ class McpGatewayTest {
         assertThat(twice.json().path("error").path("code").asInt()).isEqualTo(-32700);
         assertThat(twice.json().path("error").path("message").asText()).contains("Duplicate field 'method'");
 
+        // Not UTF-8: an overlong '/' (C0 AF), which the parser alone would read as '/'.
+        byte[] overlong = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"p\":\"\u00c0\u00af\"}}"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1); // U+00C0 U+00AF: the bytes C0 AF
+        ServerFixture.Reply notUtf8 =
+                fx.send(post("deploy-bot", null, HttpRequest.BodyPublishers.ofByteArray(overlong), null));
+        assertThat(notUtf8.status()).isEqualTo(400);
+        assertThat(notUtf8.json().path("error").path("code").asInt()).isEqualTo(-32700);
+        assertThat(notUtf8.json().path("error").path("message").asText()).contains("not valid UTF-8");
+
         ServerFixture.Reply batch = mcp("deploy-bot", null, "[]");
         assertThat(batch.json().path("error").path("code").asInt()).isEqualTo(-32600);
 
@@ -695,6 +704,12 @@ class McpGatewayTest {
         ServerFixture.Reply noName =
                 mcp("deploy-bot", session, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{}}");
         assertThat(noName.json().path("error").path("code").asInt()).isEqualTo(-32602);
+        ServerFixture.Reply numberName = mcp(
+                "deploy-bot",
+                session,
+                "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":12}}");
+        assertThat(numberName.json().path("error").path("code").asInt()).isEqualTo(-32602);
+        assertThat(numberName.json().path("error").path("message").asText()).contains("must be a string");
 
         McpSyncClient c = client("deploy-bot", "everything");
         assertThat(text(call(c, "echo", Map.of("message", "still here")))).contains("still here");
@@ -773,10 +788,14 @@ class McpGatewayTest {
     }
 
     private HttpRequest.Builder post(String who, String session, String body, String path) {
+        return post(who, session, HttpRequest.BodyPublishers.ofString(body), path);
+    }
+
+    private HttpRequest.Builder post(String who, String session, HttpRequest.BodyPublisher body, String path) {
         HttpRequest.Builder b = fx.as(who, path == null ? "/mcp/" + firstUpstream() : path)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json, text/event-stream")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
+                .POST(body);
         if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
         return b;
     }

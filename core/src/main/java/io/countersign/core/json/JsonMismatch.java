@@ -10,6 +10,14 @@ import java.util.regex.Pattern;
 /** Jackson's type mismatches, told in JSON's words for people who send or write JSON and YAML. */
 public final class JsonMismatch {
     private static final Pattern TOKEN = Pattern.compile("JsonToken\\.([A-Z_]+)");
+    /**
+     * The value found, where Jackson's message names no token: a refused coercion ("Cannot coerce
+     * Integer value (12) to `java.lang.String`") or a type with no constructor for it ("... to
+     * deserialize from String value ('x')").
+     */
+    private static final Pattern SHAPE =
+            Pattern.compile("(?:^Cannot coerce|from) (String value|empty String|Integer value|Number value|Float value"
+                    + "|Floating-point value|Boolean value \\((true|false)\\))");
 
     private JsonMismatch() {}
 
@@ -19,16 +27,26 @@ public final class JsonMismatch {
      */
     public static String describe(MismatchedInputException e) {
         String original = e.getOriginalMessage();
-        if (!original.startsWith("Cannot deserialize") || e.getTargetType() == null) return original;
         Class<?> t = e.getTargetType();
-        String want;
-        if (t == String.class || t.isEnum()) want = "a string";
-        else if (t == Boolean.class || t == boolean.class) want = "true or false";
-        else if (Number.class.isAssignableFrom(t) || (t.isPrimitive() && t != char.class)) want = "a number";
-        else if (t.isArray() || Collection.class.isAssignableFrom(t) || ArrayNode.class.isAssignableFrom(t))
-            want = "an array";
-        else want = "an object";
-        // The token it found, as Jackson's message names it: "... from Array value (token `JsonToken.START_ARRAY`)".
+        if (t == null) return original;
+        if (original.startsWith("Cannot deserialize")) return "expected " + wanted(t) + token(original);
+        if (!original.startsWith("Cannot coerce") && !original.startsWith("Cannot construct instance")) return original;
+        String found = scalar(original);
+        // Nothing found to name, or a value of the very type wanted (1.5 for an integer): Jackson's words.
+        return found.isEmpty() || found.equals(", not " + wanted(t)) ? original : "expected " + wanted(t) + found;
+    }
+
+    private static String wanted(Class<?> t) {
+        if (t == String.class || t.isEnum()) return "a string";
+        if (t == Boolean.class || t == boolean.class) return "true or false";
+        if (Number.class.isAssignableFrom(t) || (t.isPrimitive() && t != char.class)) return "a number";
+        if (t.isArray() || Collection.class.isAssignableFrom(t) || ArrayNode.class.isAssignableFrom(t))
+            return "an array";
+        return "an object";
+    }
+
+    /** The token it found, as Jackson's message names it: "... from Array value (token `JsonToken.START_ARRAY`)". */
+    private static String token(String original) {
         Matcher m = TOKEN.matcher(original);
         JsonToken got = null;
         if (m.find()) {
@@ -38,7 +56,7 @@ public final class JsonMismatch {
                 got = null;
             }
         }
-        String was = got == null
+        return got == null
                 ? ""
                 : switch (got) {
                     case START_OBJECT -> ", not an object";
@@ -49,6 +67,13 @@ public final class JsonMismatch {
                     case VALUE_NULL -> ", not null";
                     default -> "";
                 };
-        return "expected " + want + was;
+    }
+
+    /** The scalar a refused coercion or construction found, as {@link #SHAPE} reads it; empty if none. */
+    private static String scalar(String original) {
+        Matcher m = SHAPE.matcher(original);
+        if (!m.find()) return "";
+        if (m.group(2) != null) return ", not " + m.group(2);
+        return m.group(1).contains("String") ? ", not a string" : ", not a number";
     }
 }

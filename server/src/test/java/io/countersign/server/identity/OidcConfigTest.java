@@ -119,7 +119,7 @@ class OidcConfigTest {
             human_claim: { name: roles }        | oidc.issuers[0].human_claim: needs both name and value, e.g. { name: roles, value: reviewer }; got { name: roles, value: null }
             human_claim: { value: user }        | oidc.issuers[0].human_claim: needs both name and value
             human_claim: { name: roles, value: "" } | oidc.issuers[0].human_claim: needs both name and value
-            human_claim: user                   | oidc.issuers[0].human_claim: Cannot construct
+            human_claim: user                   | oidc.issuers[0].human_claim: expected a mapping, not a string
             human_claim: { name: roles, value: reviewer, is: x } | unknown key 'oidc.issuers[0].human_claim.is'
             link_claims: { email: mail }        | oidc.issuers[0].link_claims.email:
             groups_clam: groups                 | unknown key 'oidc.issuers[0].groups_clam'
