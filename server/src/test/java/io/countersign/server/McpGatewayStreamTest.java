@@ -83,12 +83,7 @@ class McpGatewayStreamTest {
     }
 
     private HttpRequest.Builder post(String body) {
-        HttpRequest.Builder b = fx.as("deploy-bot", "/mcp/notifying")
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json, text/event-stream")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
-        return b;
+        return fx.mcpPost("deploy-bot", "/mcp/notifying", session, HttpRequest.BodyPublishers.ofString(body));
     }
 
     /** initialize, initialized, and the session's stream opened: what comes on it lands in {@link #sessionStream}. */

@@ -792,12 +792,7 @@ class McpGatewayTest {
     }
 
     private HttpRequest.Builder post(String who, String session, HttpRequest.BodyPublisher body, String path) {
-        HttpRequest.Builder b = fx.as(who, path == null ? "/mcp/" + firstUpstream() : path)
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json, text/event-stream")
-                .POST(body);
-        if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
-        return b;
+        return fx.mcpPost(who, path == null ? "/mcp/" + firstUpstream() : path, session, body);
     }
 
     /** A new session of deploy-bot's, initialized over HTTP: its Mcp-Session-Id. */

@@ -76,12 +76,7 @@ class ScarceCarriersTest {
     }
 
     private HttpRequest.Builder post(String session, String body) {
-        HttpRequest.Builder b = fx.as("deploy-bot", "/mcp/everything")
-                .header("Content-Type", "application/json")
-                .header("Accept", "application/json, text/event-stream")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
-        return b;
+        return fx.mcpPost("deploy-bot", "/mcp/everything", session, HttpRequest.BodyPublishers.ofString(body));
     }
 
     /** The reply within 20 s, or a failure that says the server stopped answering. */

@@ -93,6 +93,19 @@ public final class ServerFixture implements AutoCloseable {
         return HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + key(who));
     }
 
+    /**
+     * An MCP message POSTed as {@code who} to {@code path}, accepting JSON or SSE; inside {@code session}
+     * (its id and the protocol version in the headers) unless that is null.
+     */
+    public HttpRequest.Builder mcpPost(String who, String path, String session, HttpRequest.BodyPublisher body) {
+        HttpRequest.Builder b = as(who, path)
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream")
+                .POST(body);
+        if (session != null) b.header("Mcp-Session-Id", session).header("MCP-Protocol-Version", "2025-11-25");
+        return b;
+    }
+
     public Reply get(String who, String path) {
         return send(as(who, path).GET());
     }
