@@ -53,9 +53,10 @@ public final class GatewaySession implements AutoCloseable {
     private final boolean stateless;
     private final AtomicLong nextId = new AtomicLong(1);
     private final Map<Long, CompletableFuture<ObjectNode>> inFlight = new ConcurrentHashMap<>();
-    private final Map<String, Outbound> progress = new ConcurrentHashMap<>();
-    private final Map<String, ToolCalls.Held> held = new ConcurrentHashMap<>();
-    private final Map<String, Long> relayed = new ConcurrentHashMap<>();
+    // By the agent's id and progress token as JSON values: the string "1" and the number 1 differ.
+    private final Map<JsonNode, Outbound> progress = new ConcurrentHashMap<>();
+    private final Map<JsonNode, ToolCalls.Held> held = new ConcurrentHashMap<>();
+    private final Map<JsonNode, Long> relayed = new ConcurrentHashMap<>();
     private final ToolCalls toolCalls;
     private final Deque<ObjectNode> undelivered = new ArrayDeque<>(); // guarded by itself, with general
     private volatile Outbound general = Outbound.NOWHERE;
@@ -185,7 +186,7 @@ public final class GatewaySession implements AutoCloseable {
             return;
         }
         if ("notifications/cancelled".equals(method)) {
-            String which = JsonRpc.params(m).path("requestId").asText("");
+            JsonNode which = JsonRpc.params(m).path("requestId");
             ToolCalls.Held h = held.get(which);
             if (h != null) h.cancel();
             Long upstreamId = relayed.get(which);
@@ -228,11 +229,11 @@ public final class GatewaySession implements AutoCloseable {
         ObjectNode out = JsonRpc.MAPPER.getNodeFactory().objectNode();
         out.setAll(m); // a shallow copy: only the id differs, and nothing here changes the params
         out.put("id", upstreamId);
-        String token = progressToken(m);
+        JsonNode token = progressToken(m);
         CompletableFuture<ObjectNode> answer = new CompletableFuture<>();
         inFlight.put(upstreamId, answer);
         if (token != null) progress.put(token, reply);
-        relayed.put(agentId.asText(), upstreamId);
+        relayed.put(agentId, upstreamId);
         try {
             UpstreamConnection c;
             long used;
@@ -247,7 +248,7 @@ public final class GatewaySession implements AutoCloseable {
             return new Answered(response, used);
         } finally {
             inFlight.remove(upstreamId);
-            relayed.remove(agentId.asText());
+            relayed.remove(agentId);
             if (token != null) progress.remove(token);
         }
     }
@@ -273,7 +274,7 @@ public final class GatewaySession implements AutoCloseable {
                 ANY);
     }
 
-    void holding(String agentId, ToolCalls.Held h) {
+    void holding(JsonNode agentId, ToolCalls.Held h) {
         if (h == null) held.remove(agentId);
         else held.put(agentId, h);
     }
@@ -370,9 +371,9 @@ public final class GatewaySession implements AutoCloseable {
         if (response.get("result") instanceof ObjectNode r && !r.has("resultType")) r.put("resultType", "complete");
     }
 
-    private static String progressToken(JsonNode m) {
+    private static JsonNode progressToken(JsonNode m) {
         JsonNode t = m.path("params").path("_meta").get("progressToken");
-        return t == null || t.isNull() ? null : t.asText();
+        return t == null || t.isNull() ? null : t;
     }
 
     /** What the upstream sends. */
@@ -393,8 +394,7 @@ public final class GatewaySession implements AutoCloseable {
                     String method = JsonRpc.method(m);
                     if (method.equals("notifications/tools/list_changed")) toolCalls.forgetTools();
                     Outbound to = method.equals("notifications/progress")
-                            ? progress.get(
-                                    JsonRpc.params(m).path("progressToken").asText())
+                            ? progress.get(JsonRpc.params(m).path("progressToken"))
                             : null;
                     if (to != null) to.send(m);
                     else toSessionStream(m);
@@ -435,7 +435,7 @@ public final class GatewaySession implements AutoCloseable {
     }
 
     /** For {@link ToolCalls}: a held call's request, by the agent's id. */
-    RequestId heldRequest(String agentId) {
+    RequestId heldRequest(JsonNode agentId) {
         ToolCalls.Held h = held.get(agentId);
         return h == null ? null : h.request();
     }

@@ -219,7 +219,7 @@ final class ToolCalls {
         JsonNode id = m.get("id");
         JsonNode token = m.path("params").path("_meta").get("progressToken");
         Held held = new Held(pending.id());
-        session.holding(id.asText(), held);
+        session.holding(id, held);
         long every = gateway.config().progressInterval().toNanos();
         long step = Math.min(every, PROBE_NANOS);
         long now = System.nanoTime();
@@ -254,7 +254,7 @@ final class ToolCalls {
         } catch (RequestNotFoundException e) {
             return result(id, "request " + pending.id() + " is gone", true);
         } finally {
-            session.holding(id.asText(), null);
+            session.holding(id, null);
         }
         if (gone) held.cancel();
         if (held.cancelled) {

@@ -230,9 +230,7 @@ public final class CountersignServer implements AutoCloseable {
         KnownRoutes known = new KnownRoutes(r);
         routes.accept(known);
         known.get("/healthz", (req, res) -> RequestsApi.json(res, Status.OK_200, health("ok")))
-                .head("/healthz", (req, res) -> res.status(Status.OK_200).send())
                 .get("/readyz", this::ready)
-                .head("/readyz", this::ready)
                 .get("/metrics", (req, res) -> {
                     res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
                     res.send(metrics.scrape());
@@ -243,7 +241,7 @@ public final class CountersignServer implements AutoCloseable {
                 });
         r.any((req, res) -> unrouted(known, req, res))
                 .error(Problem.Thrown.class, (req, res, e) -> problem(req, res, e.problem()))
-                .error(McpEndpoint.RpcFailure.class, (req, res, e) -> e.write(res))
+                .error(McpEndpoint.RpcFailure.class, (req, res, e) -> e.write(HeadResponse.of(req, res)))
                 .error(
                         RefusedException.class,
                         (req, res, e) -> problem(req, res, Problem.of(e.refusal(), e.getMessage())))
@@ -343,9 +341,7 @@ public final class CountersignServer implements AutoCloseable {
         }
         try {
             store.list(new RequestStore.Query(null, null, 1));
-            if (req.prologue().method() == Method.HEAD)
-                res.status(Status.OK_200).send();
-            else RequestsApi.json(res, Status.OK_200, health("ready"));
+            RequestsApi.json(res, Status.OK_200, health("ready"));
         } catch (StorageException e) {
             problem(
                     req,
@@ -362,9 +358,7 @@ public final class CountersignServer implements AutoCloseable {
         res.status(Status.create(p.status()));
         res.header(HeaderNames.CONTENT_TYPE, Problem.MEDIA_TYPE);
         if (p.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"countersign\"");
-        // A response to HEAD has no content: sent anyway, it would be read as the start of the next response.
-        if (req.prologue().method() == Method.HEAD) res.send();
-        else res.send(Bodies.write(p.toJson(req.path().path())));
+        HeadResponse.of(req, res).send(Bodies.write(p.toJson(req.path().path())));
     }
 
     private void sweep() {

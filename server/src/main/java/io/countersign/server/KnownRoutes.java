@@ -2,6 +2,7 @@ package io.countersign.server;
 
 import io.helidon.http.HttpPrologue;
 import io.helidon.http.Method;
+import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRoute;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -15,6 +16,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * matching, whether it would take the request under each standard method in turn, so a path counts
  * as served exactly when routing would serve it; a route registered for any method serves every
  * method. Only the 404 and 405 answers ask, never a routed request.
+ *
+ * <p>A route registered with {@link #get(String, Handler...)} serves HEAD too, as RFC 9110 §9.3.2
+ * asks: its handler answers with GET's status and headers, and its content is not sent ({@link
+ * HeadResponse}).
  */
 final class KnownRoutes implements HttpRules {
     /** The methods tried, in the order {@code Allow} lists them. */
@@ -39,6 +44,15 @@ final class KnownRoutes implements HttpRules {
     public KnownRoutes route(HttpRoute route) {
         routes.add(route);
         rules.route(route);
+        return this;
+    }
+
+    @Override
+    public KnownRoutes get(String pathPattern, Handler... handlers) {
+        for (Handler h : handlers) {
+            route(Method.GET, pathPattern, h);
+            route(Method.HEAD, pathPattern, (req, res) -> h.handle(req, HeadResponse.of(req, res)));
+        }
         return this;
     }
 

@@ -10,6 +10,7 @@ import io.countersign.mcp.McpGateway;
 import io.countersign.mcp.Outbound;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.ServerRequest;
@@ -123,6 +124,11 @@ final class McpEndpoint {
         GatewaySession session = gateway.session(sessionId, upstream, agent)
                 .orElseThrow(() -> rpcError(404, null, JsonRpc.INVALID_REQUEST, "no such session: initialize again"));
         HttpReply out = new HttpReply(res, null);
+        if (req.prologue().method() == Method.HEAD) { // the stream's head only: its content would not end
+            out.open();
+            out.finish();
+            return;
+        }
         CountDownLatch gone = new CountDownLatch(1);
         out.onFailure = gone::countDown;
         session.generalStream(out);

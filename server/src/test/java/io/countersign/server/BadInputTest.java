@@ -10,7 +10,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.BiFunction;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -312,6 +314,37 @@ class BadInputTest {
     }
 
     @Test
+    void aNullTagIsRefusedInJsonsWordsAtItsPlaceNotAsAJavaException() {
+        for (String path : new String[] {"/v1/requests", "/v1/policy/evaluate"}) {
+            Reply r = cs.send(json(cs, "deploy-bot", path, withTags("[\"pii\", null]")));
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+            assertThat(r.problem()).isEqualTo("invalid-field");
+            assertThat(r.json().path("detail").asText()).isEqualTo("resource.tags[1]: expected a string, not null");
+        }
+    }
+
+    @Test
+    void aVerdictOrOutcomeStatusOfAnotherJsonTypeIsSaidInJsonsWordsAndAnUnknownOneNamesTheValues() {
+        Reply number = cs.send(json(cs, "bob", reviews(pendingId), "{\"verdict\":12,\"reason\":\"x\"}"));
+        assertThat(number.status()).as(number.body()).isEqualTo(400);
+        assertThat(number.problem()).isEqualTo("invalid-field");
+        assertThat(number.json().path("detail").asText()).isEqualTo("verdict: expected a string, not a number");
+
+        Reply bool = cs.send(json(cs, "bob", reviews(pendingId), "{\"verdict\":true,\"reason\":\"x\"}"));
+        assertThat(bool.json().path("detail").asText()).isEqualTo("verdict: expected a string, not true");
+
+        Reply status = cs.send(json(cs, "deploy-bot", "/v1/requests/" + pendingId + "/outcome", "{\"status\":1.5}"));
+        assertThat(status.status()).as(status.body()).isEqualTo(400);
+        assertThat(status.json().path("detail").asText()).isEqualTo("status: expected a string, not a number");
+
+        Reply maybe = cs.send(json(cs, "bob", reviews(pendingId), "{\"verdict\":\"maybe\",\"reason\":\"x\"}"));
+        assertThat(maybe.status()).isEqualTo(400);
+        assertThat(maybe.problem()).isEqualTo("invalid-field");
+        assertThat(maybe.json().path("detail").asText())
+                .isEqualTo("verdict: verdict must be approve or deny; got 'maybe'");
+    }
+
+    @Test
     void aBodyThatIsNotUtf8IsMalformedAndSaysWhereButUtf8BeyondAsciiIsRead() {
         byte[] body = justificationWithBytes("c0af");
         Reply r = cs.send(bytes(cs, body));
@@ -375,17 +408,80 @@ class BadInputTest {
 
     @Test
     void aWrongMethodOnAKnownPathIsNotAllowedAndAllowNamesTheMethodsThatAre() {
-        Map<String, HttpRequest.Builder> calls = Map.of(
-                "GET, POST", cs.as("bob", "/v1/requests").DELETE(),
-                "POST", cs.as("bob", reviews(pendingId)).GET(),
-                "GET, HEAD", cs.as("bob", "/healthz").PUT(BodyPublishers.noBody()),
-                "GET, POST, DELETE", cs.as("deploy-bot", "/mcp/notes").PUT(BodyPublishers.noBody()));
-        calls.forEach((allow, call) -> {
-            Reply r = cs.send(call);
+        List<Map.Entry<String, HttpRequest.Builder>> calls = List.of(
+                Map.entry("GET, HEAD, POST", cs.as("bob", "/v1/requests").DELETE()),
+                Map.entry("POST", cs.as("bob", reviews(pendingId)).GET()),
+                Map.entry("GET, HEAD", cs.as("bob", "/healthz").PUT(BodyPublishers.noBody())),
+                Map.entry("GET, HEAD", cs.as("bob", "/v1/requests/" + pendingId).PUT(BodyPublishers.noBody())),
+                Map.entry(
+                        "GET, HEAD, POST, DELETE",
+                        cs.as("deploy-bot", "/mcp/notes").PUT(BodyPublishers.noBody())));
+        calls.forEach(call -> {
+            Reply r = cs.send(call.getValue());
             assertThat(r.status()).as(r.body()).isEqualTo(405);
             assertThat(r.problem()).isEqualTo("method-not-allowed");
-            assertThat(r.header("Allow")).isEqualTo(allow);
+            assertThat(r.header("Allow")).isEqualTo(call.getKey());
         });
+    }
+
+    @Test
+    void headOnAGetRouteGetsTheStatusAndHeadersGetWouldGet() {
+        String id = "/v1/requests/" + pendingId;
+        for (String path : new String[] {
+            "/v1/requests",
+            id,
+            id + "/events",
+            id + "/deliveries",
+            "/v1/deliveries",
+            "/v1/ledger/key",
+            "/v1/ledger/entries",
+            "/v1/ledger/proofs/inclusion",
+            "/v1/requests/" + unknownId(pendingId),
+            "/v1/requests/req_nope",
+            "/openapi.yaml",
+            "/healthz",
+            "/readyz"
+        }) {
+            Reply get = cs.send(cs.as("deploy-bot", path).GET());
+            Reply head = cs.send(cs.as("deploy-bot", path).HEAD());
+            assertThat(head.status()).as(path).isEqualTo(get.status());
+            assertThat(withoutDate(head)).as(path).isEqualTo(withoutDate(get));
+            assertThat(head.body()).isEmpty();
+        }
+        Reply anonymous = cs.send(HttpRequest.newBuilder(cs.uri(id)).HEAD());
+        assertThat(anonymous.status()).isEqualTo(401);
+        assertThat(anonymous.header("WWW-Authenticate")).startsWith("Bearer");
+        assertThat(withoutDate(anonymous))
+                .isEqualTo(
+                        withoutDate(cs.send(HttpRequest.newBuilder(cs.uri(id)).GET())));
+    }
+
+    private static Map<String, List<String>> withoutDate(Reply r) {
+        Map<String, List<String>> headers = new TreeMap<>(r.headers().map());
+        headers.remove("date");
+        return headers;
+    }
+
+    @Test
+    void headOnApiGetRoutesHasNoContentSoTheNextResponseOnTheConnectionIsIntact() throws IOException {
+        String request = "HEAD /v1/requests/" + pendingId + " HTTP/1.1\r\nHost: x\r\n";
+        String requests = request + "Authorization: Bearer " + cs.key("deploy-bot") + "\r\n\r\n"
+                + request + "\r\n" // no key
+                + "HEAD /openapi.yaml HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        String reply = raw(requests, "{\"status\":\"ok\"}");
+        String[] responses = reply.split("(?=HTTP/1\\.1 )");
+        assertThat(responses).as(reply).hasSize(4);
+        assertThat(responses[0])
+                .startsWith("HTTP/1.1 200")
+                .containsIgnoringCase("Content-Type: application/json")
+                .endsWith("\r\n\r\n");
+        assertThat(responses[1]).startsWith("HTTP/1.1 401").endsWith("\r\n\r\n");
+        assertThat(responses[2])
+                .startsWith("HTTP/1.1 200")
+                .containsIgnoringCase("Content-Type: application/yaml")
+                .endsWith("\r\n\r\n");
+        assertThat(responses[3]).startsWith("HTTP/1.1 200").endsWith("{\"status\":\"ok\"}");
     }
 
     @Test

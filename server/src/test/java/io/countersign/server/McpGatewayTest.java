@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -766,6 +767,127 @@ class McpGatewayTest {
         assertThat(r.body()).contains("\"id\":\"call-1\"");
         assertThat(request(id).state()).isEqualTo(RequestState.CANCELLED);
         assertThat(Files.exists(files.resolve("never.txt"))).isFalse();
+    }
+
+    @Test
+    void aCancellationWithdrawsOnlyTheHeldCallWhoseIdIsOfItsJsonTypeNotOneWithTheSameText() throws Exception {
+        Path log = files.resolve("received.jsonl");
+        start(Duration.ofSeconds(30), recording(log));
+        GatewaySession session = recordingSession();
+        CompletableFuture<ObjectNode> held = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> session.handle(message(work(1, 0)), answerTo(held)));
+        RequestId id = fx.awaitPending(BOT);
+
+        session.handle(message(cancelled("\"1\"")), Outbound.NOWHERE); // handled before it returns
+        assertThat(request(id).state()).isEqualTo(RequestState.PENDING);
+        assertThat(held).isNotDone();
+
+        session.handle(message(cancelled("1")), Outbound.NOWHERE);
+        assertThat(text(held.get(20, TimeUnit.SECONDS))).contains("Cancelled by the client");
+        assertThat(held.get().get("id").isIntegralNumber()).isTrue();
+        assertThat(request(id).state()).isEqualTo(RequestState.CANCELLED);
+    }
+
+    @Test
+    void aCancellationIsNotRelayedForARequestWhoseIdHasTheSameTextButAnotherJsonType() throws Exception {
+        Path log = files.resolve("received.jsonl");
+        start(Duration.ofSeconds(30), recording(log));
+        GatewaySession session = recordingSession();
+        CompletableFuture<ObjectNode> ran = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> session.handle(message(work(1, 2)), answerTo(ran)));
+        RequestId id = fx.awaitPending(BOT);
+        fx.review("bob", id.value(), "approve", "ok");
+        fx.review("carol", id.value(), "approve", "ok");
+        for (int i = 0; i < 400 && !methods(received(log)).contains("tools/call"); i++) Thread.sleep(25);
+        assertThat(methods(received(log))).contains("tools/call"); // at work upstream for 2 s
+
+        session.handle(message(cancelled("\"1\"")), Outbound.NOWHERE);
+        // A request after it: by the time it is answered, the upstream has what was relayed before it.
+        CompletableFuture<ObjectNode> pong = new CompletableFuture<>();
+        session.handle(message("{\"jsonrpc\":\"2.0\",\"id\":\"after\",\"method\":\"ping\"}"), answerTo(pong));
+        assertThat(pong.get(20, TimeUnit.SECONDS).has("result")).isTrue();
+
+        assertThat(methods(received(log))).doesNotContain("notifications/cancelled");
+        assertThat(text(ran.get(20, TimeUnit.SECONDS))).isEqualTo("worked call");
+    }
+
+    @Test
+    void anUpstreamsProgressGoesToTheCallWhoseTokenIsOfItsJsonTypeNotOneWithTheSameText() throws Exception {
+        start(Duration.ofSeconds(30), recording(files.resolve("received.jsonl")));
+        GatewaySession session = recordingSession();
+        // Two calls at work upstream at once, one with the progress token "1", the other with 1.
+        List<ObjectNode> toA = new CopyOnWriteArrayList<>();
+        List<ObjectNode> toB = new CopyOnWriteArrayList<>();
+        Thread a = Thread.ofVirtual().start(() -> session.handle(message(workWithToken(1, "a", "\"1\"")), toA::add));
+        approve(fx.awaitPending(BOT));
+        Thread b = Thread.ofVirtual().start(() -> session.handle(message(workWithToken(2, "b", "1")), toB::add));
+        approve(fx.awaitPending(BOT));
+        a.join(Duration.ofSeconds(20));
+        b.join(Duration.ofSeconds(20));
+
+        assertThat(upstreamProgress(toA)).containsExactly("worked a");
+        assertThat(upstreamProgress(toB)).containsExactly("worked b");
+    }
+
+    private void approve(RequestId id) {
+        fx.review("bob", id.value(), "approve", "ok");
+        fx.review("carol", id.value(), "approve", "ok");
+    }
+
+    /** The recording upstream's call {@code id}, working 2 s, with a progress token (JSON text). */
+    private static String workWithToken(int id, String label, String token) {
+        return """
+                {"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"work",
+                 "arguments":{"label":"%s","seconds":2},"_meta":{"progressToken":%s}}}""".formatted(id, label, token);
+    }
+
+    /** The messages of the upstream's own progress notifications among {@code sent}. */
+    private static List<String> upstreamProgress(List<ObjectNode> sent) {
+        return sent.stream()
+                .filter(m -> "notifications/progress".equals(m.path("method").asText()))
+                .map(m -> m.path("params").path("message").asText())
+                .filter(t -> t.startsWith("worked "))
+                .toList();
+    }
+
+    /** A session of deploy-bot's with the recording upstream, driven in process. */
+    private GatewaySession recordingSession() {
+        McpGateway gateway = fx.server().mcp();
+        GatewaySession session = gateway.open(gateway.upstream("recording").orElseThrow(), BOT);
+        initialize(session);
+        return session;
+    }
+
+    /** The recording upstream's tool call with the number {@code id}, working {@code seconds} once run. */
+    private static String work(int id, int seconds) {
+        return """
+                {"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"work",
+                 "arguments":{"label":"call","seconds":%d}}}""".formatted(id, seconds);
+    }
+
+    private static String cancelled(String requestId) {
+        return "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":" + requestId
+                + ",\"reason\":\"user\"}}";
+    }
+
+    @Test
+    void headOnTheSessionStreamAnswersAsGetWouldWithoutOpeningTheStream() {
+        start(Duration.ofSeconds(30), everything());
+        String session = agentSession();
+        ServerFixture.Reply head = fx.send(fx.as("deploy-bot", "/mcp/everything")
+                .header("Mcp-Session-Id", session)
+                .timeout(Duration.ofSeconds(10)) // a stream opened would not end
+                .HEAD());
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.header("Content-Type")).isEqualTo("text/event-stream");
+
+        ServerFixture.Reply noSession =
+                fx.send(fx.as("deploy-bot", "/mcp/everything").HEAD());
+        ServerFixture.Reply getNoSession =
+                fx.send(fx.as("deploy-bot", "/mcp/everything").GET());
+        assertThat(noSession.status()).isEqualTo(400).isEqualTo(getNoSession.status());
+        assertThat(noSession.header("Content-Length")).isEqualTo(getNoSession.header("Content-Length"));
+        assertThat(fx.server().mcp().sessionCount()).isEqualTo(1);
     }
 
     @Test

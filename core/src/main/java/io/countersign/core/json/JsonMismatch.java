@@ -1,6 +1,7 @@
 package io.countersign.core.json;
 
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.util.Collection;
@@ -29,6 +30,7 @@ public final class JsonMismatch {
         String original = e.getOriginalMessage();
         Class<?> t = e.getTargetType();
         if (t == null) return original;
+        if (e instanceof InvalidNullException) return "expected " + wanted(t) + ", not null";
         if (original.startsWith("Cannot deserialize")) return "expected " + wanted(t) + token(original);
         if (!original.startsWith("Cannot coerce") && !original.startsWith("Cannot construct instance")) return original;
         String found = scalar(original);

@@ -5,13 +5,14 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.countersign.core.ActionRequest;
+import io.countersign.core.Verdict;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class JsonTest {
-    record Body(String text, Integer count, Boolean flag, List<String> tags) {}
+    record Body(String text, Integer count, Boolean flag, List<String> tags, Verdict verdict) {}
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(
@@ -25,6 +26,10 @@ class JsonTest {
                 "{\"flag\":1}               | expected true or false, not a number",
                 "{\"flag\":\"true\"}        | expected true or false, not a string",
                 "{\"tags\":\"pii\"}         | expected an array, not a string",
+                "{\"tags\":[\"pii\",null]}  | expected a string, not null",
+                "{\"verdict\":12}           | expected a string, not a number",
+                "{\"verdict\":false}        | expected a string, not false",
+                "{\"verdict\":[\"deny\"]}   | expected a string, not an array",
             })
     void theClientMapperRefusesAScalarOfAnotherJsonTypeInJsonsWords(String json, String said) {
         MismatchedInputException e = catchThrowableOfType(
