@@ -316,8 +316,7 @@ class McpGatewayTest {
         McpSchema.CallToolResult stillWaiting = call(c, "write_file", args);
         assertThat(requestIn(text(stillWaiting))).isEqualTo(id); // the same request, not a second one
 
-        fx.review("bob", id.value(), "approve", "ok");
-        fx.review("carol", id.value(), "approve", "ok");
+        approve(id);
 
         McpSchema.CallToolResult retried = call(c, "write_file", args);
         assertThat(retried.isError()).isNotEqualTo(Boolean.TRUE);
@@ -374,8 +373,7 @@ class McpGatewayTest {
                             .asText())
                     .contains(id.value());
 
-            fx.review("bob", id.value(), "approve", "ok");
-            fx.review("carol", id.value(), "approve", "ok");
+            approve(id);
             for (int i = 0; i < 200 && !request(id).grant().isRedeemed(); i++) Thread.sleep(25);
             assertThat(request(id).grant().isRedeemed()).isTrue(); // the first call is at work upstream now
         } finally {
@@ -795,9 +793,7 @@ class McpGatewayTest {
         GatewaySession session = recordingSession();
         CompletableFuture<ObjectNode> ran = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> session.handle(message(work(1, 2)), answerTo(ran)));
-        RequestId id = fx.awaitPending(BOT);
-        fx.review("bob", id.value(), "approve", "ok");
-        fx.review("carol", id.value(), "approve", "ok");
+        approve(fx.awaitPending(BOT));
         for (int i = 0; i < 400 && !methods(received(log)).contains("tools/call"); i++) Thread.sleep(25);
         assertThat(methods(received(log))).contains("tools/call"); // at work upstream for 2 s
 
@@ -829,6 +825,7 @@ class McpGatewayTest {
         assertThat(upstreamProgress(toB)).containsExactly("worked b");
     }
 
+    /** Approved by two data owners, as the test policy asks. */
     private void approve(RequestId id) {
         fx.review("bob", id.value(), "approve", "ok");
         fx.review("carol", id.value(), "approve", "ok");
