@@ -36,6 +36,24 @@ class RequestIdTest {
         assertThatThrownBy(() -> RequestId.parse("req_0000000000000000000000000I"))
                 .isInstanceOf(RequestId.MalformedIdException.class);
         assertThatThrownBy(() -> RequestId.parse("nope")).isInstanceOf(RequestId.MalformedIdException.class);
+        String good = "req_01M7ZR1EZDYMJANPNFV1PKHEKS";
+        assertThat(RequestId.parse(good).value()).isEqualTo(good);
+        assertThat(RequestId.parse("req_0123456789ABCDEFGHJKMNPQRS").value()).endsWith("RS");
+        assertThat(RequestId.parse("req_TVWXYZ00000000000000000000").value()).startsWith("req_TVWXYZ");
+        for (String bad : List.of(
+                good.toLowerCase(java.util.Locale.ROOT), // lower case
+                "req_01M7ZR1EZDYMJANPNFV1PKHEKL", // L, O and U are not Crockford digits
+                "req_01M7ZR1EZDYMJANPNFV1PKHEKO",
+                "req_01M7ZR1EZDYMJANPNFV1PKHEKU",
+                "req_01M7ZR1EZDYMJANPNFV1PKHEK\u00C9", // beyond ASCII
+                "req_01M7ZR1EZDYMJANPNFV1PKHEK", // 25 characters
+                "req_01M7ZR1EZDYMJANPNFV1PKHEKS0", // 27
+                "reX_01M7ZR1EZDYMJANPNFV1PKHEKS",
+                " req_01M7ZR1EZDYMJANPNFV1PKHEK",
+                "")) {
+            assertThatThrownBy(() -> RequestId.parse(bad)).as(bad).isInstanceOf(RequestId.MalformedIdException.class);
+        }
+        assertThatThrownBy(() -> RequestId.parse(null)).isInstanceOf(RequestId.MalformedIdException.class);
     }
 
     /** Every nextLong() returns the same value. */

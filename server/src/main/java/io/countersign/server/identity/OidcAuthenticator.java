@@ -72,7 +72,9 @@ public final class OidcAuthenticator implements AutoCloseable {
 
     /** Whether a bearer credential has the shape of a JWS compact token (API keys never contain a dot). */
     public static boolean looksLikeJwt(String credential) {
-        return credential.chars().filter(c -> c == '.').count() == 2;
+        int first = credential.indexOf('.');
+        int second = first < 0 ? -1 : credential.indexOf('.', first + 1);
+        return second > 0 && credential.indexOf('.', second + 1) < 0;
     }
 
     /** The principal {@code token} stands for; never logs or echoes the token. */

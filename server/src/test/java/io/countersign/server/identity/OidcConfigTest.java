@@ -42,6 +42,18 @@ class OidcConfigTest {
     }
 
     @Test
+    void aCredentialIsTakenForATokenOnlyWithExactlyTwoDots() {
+        assertThat(OidcAuthenticator.looksLikeJwt("eyJh.eyJz.sig")).isTrue();
+        assertThat(OidcAuthenticator.looksLikeJwt("..")).isTrue(); // the shape only; verification refuses it
+        assertThat(OidcAuthenticator.looksLikeJwt("cs_zH5ly9pSjDvE2CNtp4runQD7v4RDnS4Y7lGoV075Cw4"))
+                .isFalse();
+        assertThat(OidcAuthenticator.looksLikeJwt("a.b")).isFalse();
+        assertThat(OidcAuthenticator.looksLikeJwt("a.b.c.d")).isFalse();
+        assertThat(OidcAuthenticator.looksLikeJwt("a.b.c.")).isFalse();
+        assertThat(OidcAuthenticator.looksLikeJwt("")).isFalse();
+    }
+
+    @Test
     void theExampleConfigLoads() {
         ServerConfig c = ConfigLoader.load(new ConfigLoader.Overrides(
                 Path.of("..", "examples", "countersign-oidc.yaml"), dir.resolve("data"), null, null, null));
