@@ -100,7 +100,7 @@ public final class JsonRpc {
     public static JsonNode parse(String text) {
         try {
             JsonNode n = MAPPER.readTree(text);
-            if (n == null) throw new MalformedMessageException("empty message");
+            if (n == null || n.isMissingNode()) throw new MalformedMessageException("empty message: no JSON");
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new MalformedMessageException("not JSON: " + e.getOriginalMessage());
@@ -132,7 +132,7 @@ public final class JsonRpc {
     private static JsonNode parse(byte[] utf8, com.fasterxml.jackson.databind.ObjectReader reader) {
         try {
             JsonNode n = reader.readTree(utf8);
-            if (n == null) throw new MalformedMessageException("empty message");
+            if (n == null || n.isMissingNode()) throw new MalformedMessageException("empty message: no JSON");
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new MalformedMessageException("not JSON: " + e.getOriginalMessage());

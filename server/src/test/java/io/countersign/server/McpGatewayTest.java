@@ -678,6 +678,14 @@ class McpGatewayTest {
         assertThat(notUtf8.json().path("error").path("code").asInt()).isEqualTo(-32700);
         assertThat(notUtf8.json().path("error").path("message").asText()).contains("not valid UTF-8");
 
+        // No JSON at all (an empty or blank body) is a parse error too, not an invalid request.
+        for (String nothing : new String[] {"", "   \r\n"}) {
+            ServerFixture.Reply empty = mcp("deploy-bot", null, nothing);
+            assertThat(empty.status()).as("'%s'", nothing).isEqualTo(400);
+            assertThat(empty.json().path("error").path("code").asInt()).isEqualTo(-32700);
+            assertThat(empty.json().path("error").path("message").asText()).contains("empty");
+        }
+
         ServerFixture.Reply batch = mcp("deploy-bot", null, "[]");
         assertThat(batch.json().path("error").path("code").asInt()).isEqualTo(-32600);
 
