@@ -12,6 +12,9 @@ import java.util.Map;
 
 /** A small client of the HTTP API for the CLI. Problems come back as {@link ProblemException}. */
 final class ApiClient {
+    /** Says the CLI sent a request, so that the server records a review made here as from {@code cli}. */
+    static final String USER_AGENT = "countersign-cli/0.1.0";
+
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
@@ -47,6 +50,7 @@ final class ApiClient {
     String getText(String path) {
         HttpRequest r = HttpRequest.newBuilder(URI.create(base + path))
                 .header("Authorization", "Bearer " + key)
+                .header("User-Agent", USER_AGENT)
                 .timeout(Duration.ofSeconds(30))
                 .GET()
                 .build();
@@ -73,6 +77,7 @@ final class ApiClient {
 
     private JsonNode send(HttpRequest.Builder b, Duration timeout, Map<String, String> headers) {
         b.header("Authorization", "Bearer " + key)
+                .header("User-Agent", USER_AGENT)
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json")
                 .timeout(timeout);

@@ -53,7 +53,7 @@ class CliTest {
         String id = submitted();
         Run r = cs.as("bob", "review", id, "--approve", "--reason", "ok");
         assertThat(r.exitCode()).as(r.toString()).isZero();
-        assertThat(r.out()).contains(id + "  PENDING").contains("review:    bob approve \"ok\" via api");
+        assertThat(r.out()).contains(id + "  PENDING").contains("review:    bob approve \"ok\" via cli");
     }
 
     @Test

@@ -101,6 +101,20 @@ final class RequestsApi {
         json(res, Status.OK_200, o);
     }
 
+    /**
+     * Where a review over the API came from, as the ledger records it: {@code cli} when the request
+     * says it came from {@code countersign review} (its User-Agent), else {@code api}. Only a label:
+     * who reviewed is the authenticated principal, whatever a client says about itself.
+     */
+    static String channel(ServerRequest req) {
+        return req.headers()
+                        .first(HeaderNames.USER_AGENT)
+                        .filter(ua -> ua.startsWith("countersign-cli/"))
+                        .isPresent()
+                ? "cli"
+                : "api";
+    }
+
     private void review(ServerRequest req, ServerResponse res) {
         Principal who = auth.principal(req);
         RequestId id = id(req);
@@ -109,7 +123,7 @@ final class RequestsApi {
             throw Bodies.problem(400, "invalid-field", "Invalid field value", "verdict: approve or deny is required");
         Request reviewed;
         try {
-            reviewed = service.review(id, who, body.verdict(), body.reason(), "api", body.digest());
+            reviewed = service.review(id, who, body.verdict(), body.reason(), channel(req), body.digest());
         } catch (RefusedException e) {
             throw auth.explained(req, who, e);
         }

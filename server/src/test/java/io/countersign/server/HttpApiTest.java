@@ -196,6 +196,35 @@ class HttpApiTest {
     }
 
     @Test
+    void aReviewFromTheCliIsRecordedAsFromTheCliAndAnyOtherAsFromTheApi() {
+        String id = cs.submitted(ServerFixture.PII_EXPORT);
+        Reply owner = cs.send(cs.as("alice", "/v1/requests/" + id + "/reviews")
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "countersign-cli/0.1.0")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"verdict\":\"approve\",\"reason\":\"mine\"}")));
+        assertThat(owner.status()).isEqualTo(403);
+        Reply bob = cs.send(cs.as("bob", "/v1/requests/" + id + "/reviews")
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "countersign-cli/0.1.0")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"verdict\":\"approve\",\"reason\":\"ok\"}")));
+        assertThat(bob.status()).isEqualTo(200);
+        assertThat(cs.review("carol", id, "approve", "fine").status()).isEqualTo(200); // the JDK's own User-Agent
+        JsonNode reviews = cs.get("deploy-bot", "/v1/requests/" + id).json().path("reviews");
+        assertThat(reviews.get(0).path("channel").asText()).isEqualTo("cli");
+        assertThat(reviews.get(1).path("channel").asText()).isEqualTo("api");
+        List<String> recorded = new ArrayList<>();
+        for (JsonNode e :
+                cs.get("deploy-bot", "/v1/requests/" + id + "/events").json().path("events"))
+            if (e.path("type").asText().startsWith("review."))
+                recorded.add(e.path("type").asText() + " " + e.path("actor").asText() + " "
+                        + e.path("channel").asText());
+        assertThat(recorded)
+                .containsExactly("review.refused alice cli", "review.recorded bob cli", "review.recorded carol api");
+    }
+
+    @Test
     void pendingListDropsARequestOnceTheReviewerHasReviewedIt() {
         String id = cs.submitted(ServerFixture.PII_EXPORT);
         cs.review("bob", id, "approve", "ticket 12");
