@@ -27,7 +27,7 @@ import picocli.CommandLine.Command;
             SlackCommands.class,
             HelpCommand.class
         })
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -39,6 +39,7 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main())
                 .setExecutionExceptionHandler(new ErrorHandler())
+                .setParameterExceptionHandler(new ParameterHandler())
                 .setCaseInsensitiveEnumValuesAllowed(true);
         shareVersion(cli, cli.getCommandSpec().version());
         return cli.execute(args);
@@ -52,9 +53,64 @@ public final class Main implements Runnable {
         }
     }
 
+    /** No command: the usage, on stderr, and the usage exit code. */
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() {
+        spec.commandLine().usage(System.err);
+        return CommandLine.ExitCode.USAGE;
+    }
+
+    /** An input file that is not what its command expects: the message names the file. */
+    static final class BadInputFile extends IllegalArgumentException {
+        final String file;
+        final Exception problem;
+
+        BadInputFile(String file, Exception problem) {
+            super(file + ": " + problem.getMessage(), problem);
+            this.file = file;
+            this.problem = problem;
+        }
+    }
+
+    interface Reading<T> {
+        T read() throws java.io.IOException;
+    }
+
+    /** {@code read}'s result; JSON or YAML it cannot parse is a {@link BadInputFile} naming {@code file}. */
+    static <T> T reading(Object file, Reading<T> read) throws java.io.IOException {
+        try {
+            return read.read();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputFile(String.valueOf(file), e);
+        }
+    }
+
+    /**
+     * A client option put before the command ({@code countersign --server URL get ID}) is said so,
+     * with where it goes, rather than as an unknown option followed by the whole usage.
+     */
+    static final class ParameterHandler implements CommandLine.IParameterExceptionHandler {
+        private static final java.util.Set<String> CLIENT_OPTIONS = java.util.Set.of("--server", "--key", "--json");
+
+        @Override
+        public int handleParseException(CommandLine.ParameterException e, String[] args) {
+            CommandLine cmd = e.getCommandLine();
+            if (cmd.getParent() == null && e instanceof CommandLine.UnmatchedArgumentException u) {
+                String first =
+                        u.getUnmatched().isEmpty() ? "" : u.getUnmatched().getFirst();
+                String name = first.contains("=") ? first.substring(0, first.indexOf('=')) : first;
+                if (CLIENT_OPTIONS.contains(name)) {
+                    cmd.getErr()
+                            .println("countersign: " + name + " goes after the command, e.g. countersign get " + name
+                                    + (name.equals("--json") ? "" : " VALUE") + " ID (see countersign COMMAND --help)");
+                    return CommandLine.ExitCode.USAGE;
+                }
+            }
+            cmd.getErr().println(e.getMessage());
+            if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, cmd.getErr()))
+                e.getCommandLine().usage(cmd.getErr());
+            return CommandLine.ExitCode.USAGE;
+        }
     }
 
     /** Prints a problem or failure in one line on stderr instead of a stack trace. */
@@ -73,6 +129,7 @@ public final class Main implements Runnable {
         /** A file system failure's message is often the bare path: say what went wrong with it. */
         static String describe(Exception e) {
             return switch (e) {
+                case BadInputFile b -> b.file + ": " + describe(b.problem);
                 case java.nio.file.NoSuchFileException f -> "no such file or directory: " + f.getFile();
                 case java.nio.file.AccessDeniedException f -> "permission denied: " + f.getFile();
                 case java.nio.file.FileSystemException f ->

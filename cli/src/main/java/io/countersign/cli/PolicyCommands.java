@@ -99,7 +99,8 @@ final class PolicyCommands implements Runnable {
         public Integer call() throws IOException {
             Policy policy = load(policyFile);
             Map<String, Principal> principals = principals(config);
-            Fixtures fixtures = YAML.readValue(Files.readString(fixturesFile), Fixtures.class);
+            Fixtures fixtures =
+                    Main.reading(fixturesFile, () -> YAML.readValue(Files.readString(fixturesFile), Fixtures.class));
             int failed = 0;
             for (Fixture f : fixtures.fixtures()) {
                 List<String> diff = check(policy, principals, f);
@@ -210,8 +211,15 @@ final class PolicyCommands implements Runnable {
         public Integer call() throws IOException {
             Policy policy = load(policyFile);
             Principal who = principals(config).get(as);
-            if (who == null) throw new IllegalArgumentException("unknown requester '" + as + "'");
-            ActionRequest request = Json.mapper().readValue(Files.readString(requestFile), ActionRequest.class);
+            if (who == null)
+                throw new IllegalArgumentException("unknown requester '" + as + "' (known: "
+                        + String.join(
+                                ", ", new java.util.TreeSet<>(principals(config).keySet()))
+                        + (config == null
+                                ? "; the demo identities, or those of --config FILE)"
+                                : ", from " + config + ")"));
+            ActionRequest request = Main.reading(
+                    requestFile, () -> Json.mapper().readValue(Files.readString(requestFile), ActionRequest.class));
             Explanation e = policy.explain(who, request, Instant.now());
             if (json) {
                 System.out.println(

@@ -97,7 +97,8 @@ final class RequestCommand implements Callable<Integer> {
         String text = file.equals("-")
                 ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
                 : Files.readString(Path.of(file));
-        return Json.mapper().readTree(text);
+        return Main.reading(
+                file.equals("-") ? "stdin" : file, () -> Json.mapper().readTree(text));
     }
 
     private JsonNode fromFlags() {

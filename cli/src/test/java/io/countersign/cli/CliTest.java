@@ -382,6 +382,49 @@ class CliTest {
         assertThat(r.out()).contains("decision: require_approval (pii-export-in-prod): 2 of group data-owners");
     }
 
+    @Test
+    void policyExplainNamesTheFileItCannotReadAndTheRequestersItKnows() throws IOException {
+        Path broken = Files.writeString(dir.resolve("broken.json"), "{\"action\": {\n");
+        Run notJson = CliFixture.run(
+                "policy", "explain", CliFixture.POLICY.toString(), broken.toString(), "--as", "deploy-bot");
+        assertThat(notJson.exitCode()).as(notJson.toString()).isEqualTo(2);
+        assertThat(notJson.err()).contains("countersign: " + broken + ": not valid JSON: ");
+        Run nobody =
+                CliFixture.run("policy", "explain", CliFixture.POLICY.toString(), broken.toString(), "--as", "nobody");
+        assertThat(nobody.exitCode()).isEqualTo(2);
+        assertThat(nobody.err())
+                .contains(
+                        "unknown requester 'nobody' (known: alice, bob, carol, dave, deploy-bot, erin, etl-pipeline;");
+    }
+
+    @Test
+    void aRequestFileThatIsNotJsonIsNamed() throws IOException {
+        Path broken = Files.writeString(dir.resolve("req.json"), "{\"action\": ");
+        Run r = cs.as("deploy-bot", "request", "--file", broken.toString());
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.err()).contains("countersign: " + broken + ": not valid JSON: ");
+    }
+
+    @Test
+    void noCommandPrintsTheUsageAndExitsWithTheUsageCode() {
+        Run r = CliFixture.run();
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("Usage: countersign").contains("serve");
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void aClientOptionBeforeTheCommandIsSaidToGoAfterIt() {
+        Run r = CliFixture.run("--server", "http://127.0.0.1:1", "get", "req_01M7ZR1EZDYMJANPNFV1PKHEKS");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err())
+                .isEqualTo("countersign: --server goes after the command, e.g. countersign get --server VALUE ID"
+                        + " (see countersign COMMAND --help)" + System.lineSeparator());
+        Run other = CliFixture.run("--nonsense", "get", "req_01M7ZR1EZDYMJANPNFV1PKHEKS");
+        assertThat(other.exitCode()).isEqualTo(2);
+        assertThat(other.err()).contains("--nonsense").doesNotContain("goes after the command");
+    }
+
     private String submitted() {
         Run r = cs.as("deploy-bot", PII_EXPORT);
         assertThat(r.exitCode()).as(r.toString()).isZero();

@@ -95,7 +95,10 @@ public final class LogVerifier {
     private void compare(Checkpoint c, String what) {
         if (!Hashes.same(tree.root(), c.rootHash()))
             throw new VerificationException("the root of entries 0.." + (c.size() - 1) + " does not match the "
-                    + what + " of size " + c.size() + ": an entry from " + lastMatched + " to " + (c.size() - 1)
+                    + what + " of size " + c.size() + ": "
+                    + (lastMatched == c.size() - 1
+                            ? "entry " + lastMatched
+                            : "an entry from " + lastMatched + " to " + (c.size() - 1))
                     + " was changed, inserted, removed or reordered");
         lastMatched = c.size();
     }

@@ -54,6 +54,18 @@ class LogVerifierTest {
     }
 
     @Test
+    void checkpointsOneEntryApartNameTheEntryAlone() {
+        List<byte[]> log = entries(10);
+        String at4 = checkpoint(log.subList(0, 4), KEY);
+        String at5 = checkpoint(log.subList(0, 5), KEY);
+        List<byte[]> edited = new ArrayList<>(log);
+        edited.set(4, "{\"index\":4,\"x\":1}".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> verify(edited, checkpoint(log, KEY), ANY, at4, at5))
+                .isInstanceOf(VerificationException.class)
+                .hasMessageContaining(": entry 4 was changed, inserted, removed or reordered");
+    }
+
+    @Test
     void theEntryCheckNamesTheFirstBadIndex() {
         List<byte[]> log = new ArrayList<>(entries(10));
         Collections.swap(log, 3, 4);

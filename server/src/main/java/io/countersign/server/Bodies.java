@@ -53,7 +53,9 @@ final class Bodies {
             String detail = bytes.length == 0
                     ? "the body is empty"
                     : (where.isEmpty() ? "" : where + ": ") + JsonMismatch.describe(e);
-            throw problem(400, bytes.length == 0 ? "malformed-json" : "invalid-field", "Invalid request body", detail);
+            throw bytes.length == 0
+                    ? problem(400, "malformed-json", "Malformed JSON", detail)
+                    : problem(400, "invalid-field", "Invalid field value", detail);
         } catch (JsonParseException e) {
             throw problem(
                     400,

@@ -295,6 +295,13 @@ class BadInputTest {
                 cs.submit("deploy-bot", ServerFixture.PII_EXPORT.replace("{\"table\": \"customers\"}", "\"str\""));
         assertThat(params.status()).as(params.body()).isEqualTo(400);
         assertThat(params.json().path("detail").asText()).isEqualTo("action.params: expected an object, not a string");
+        // One problem type, one title, whichever way the value was wrong.
+        Reply number = cs.submit("deploy-bot", ServerFixture.PII_EXPORT.replace("\"id\": \"customers\"", "\"id\": 42"));
+        assertThat(number.status()).as(number.body()).isEqualTo(400);
+        for (Reply r : List.of(array, params, number)) {
+            assertThat(r.problem()).as(r.body()).isEqualTo("invalid-field");
+            assertThat(r.json().path("title").asText()).as(r.body()).isEqualTo("Invalid field value");
+        }
         assertThat(array.body() + params.body())
                 .doesNotContain("io.countersign")
                 .doesNotContain("jackson");

@@ -122,6 +122,9 @@ public final class ConfigLoader {
         String host = first(o.host(), server.host(), ServerConfig.DEFAULT_HOST);
         int port = first(o.port(), server.port(), ServerConfig.DEFAULT_PORT);
         if (port < 0 || port > 65535) throw new ConfigException("server.port: must be 0-65535; got " + port);
+        if (!hostLike(host))
+            throw new ConfigException((o.host() != null ? "--host" : "server.host")
+                    + ": not an IP address or a host name; got '" + host + "'");
         Path base =
                 o.config() == null ? Path.of("") : o.config().toAbsolutePath().getParent();
         Path dataDir = first(
@@ -163,6 +166,33 @@ public final class ConfigLoader {
         return new ServerConfig.Ledger(keyFile, l.origin(), interval, max);
     }
 
+    private static final Pattern IPV4_LIKE = Pattern.compile("[0-9.]+");
+    private static final Pattern HOST_LABEL = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
+
+    /**
+     * Whether {@code h} can name an interface: a dotted-quad IPv4 address, an IPv6 literal (bare or
+     * in brackets), or a host name. Checked by its form alone, without a DNS lookup at start.
+     */
+    static boolean hostLike(String h) {
+        if (h == null || h.isEmpty() || h.length() > 253) return false;
+        if (h.startsWith("[") && h.endsWith("]")) h = h.substring(1, h.length() - 1);
+        if (h.contains(":")) {
+            try {
+                return java.net.InetAddress.getByName(h) instanceof java.net.Inet6Address; // a literal: no lookup
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
+        }
+        if (IPV4_LIKE.matcher(h).matches()) {
+            String[] octets = h.split("\\.", -1);
+            if (octets.length != 4) return false;
+            for (String o : octets) if (o.isEmpty() || o.length() > 3 || Integer.parseInt(o) > 255) return false;
+            return true;
+        }
+        for (String label : h.split("\\.", -1)) if (!HOST_LABEL.matcher(label).matches()) return false;
+        return true;
+    }
+
     /** examples/policy.yaml of the installation (the launcher sets countersign.home), else of the working directory. */
     static Path defaultPolicy() {
         String home = System.getProperty("countersign.home");
@@ -195,16 +225,28 @@ public final class ConfigLoader {
                             .replace("an object", "a mapping")
                             .replace("an array", "a list")
                     : e.getOriginalMessage();
+            if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f && f.getValue() != null)
+                what += "; got '" + f.getValue() + "'";
             throw new ConfigException(path + ": " + (key.isEmpty() ? "" : key + ": ") + what
                     + (e.getLocation() == null
                             ? ""
                             : " at line " + e.getLocation().getLineNr()));
+        } catch (com.fasterxml.jackson.dataformat.yaml.JacksonYAMLParseException e) {
+            throw new ConfigException(path + ": " + yamlSyntax(e));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ConfigException(path + ": " + e.getOriginalMessage() + " at line "
                     + e.getLocation().getLineNr());
         } catch (IOException e) {
             throw new ConfigException("cannot read config " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A YAML syntax error in one line: the parser's own problem and where it is (its own message spans several). */
+    private static String yamlSyntax(com.fasterxml.jackson.dataformat.yaml.JacksonYAMLParseException e) {
+        if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblemMark() != null)
+            return "not valid YAML at line " + (m.getProblemMark().getLine() + 1) + ", column "
+                    + (m.getProblemMark().getColumn() + 1) + ": " + m.getProblem();
+        return "not valid YAML: " + e.getOriginalMessage().lines().findFirst().orElse("");
     }
 
     static List<ServerConfig.Identity> identities(List<IdentitySection> sections) {

@@ -69,6 +69,9 @@ class ConfigLoaderTest {
             duplicate id          | 'id: bot'                       | 'id: bob'              | bob,declared twice
             bad api_key_sha256    | 'api_key_sha256: BOB'           | 'api_key_sha256: xyz'  | api_key_sha256,xyz
             port out of range     | 'port: 9191'                    | 'port: 70000'          | server.port,70000
+            port not a number     | 'port: 9191'                    | 'port: eighty'         | server.port,'eighty'
+            host not an address   | 'host: 127.0.0.1'               | 'host: 999.1.1.1'      | server.host,'999.1.1.1'
+            host not a name       | 'host: 127.0.0.1'               | 'host: my_host'        | server.host,'my_host'
             missing policy file   | 'policy: policy.yaml'           | 'policy: nope.yaml'    | policy,nope.yaml
             bad duration          | 'sweep_interval: 2s'            | 'sweep_interval: soon' | sweep_interval,soon
             bad max_wait          | 'max_wait: 5m'                  | 'max_wait: 5 minutes'  | max_wait,5 minutes
@@ -117,6 +120,26 @@ class ConfigLoaderTest {
                 .hasMessageContaining("server: expected a mapping, not a list")
                 .hasMessageNotContaining("ConfigLoader")
                 .hasMessageNotContaining("$");
+    }
+
+    @Test
+    void hostsAreAddressesOrNamesByTheirFormAlone() {
+        for (String good : java.util.List.of(
+                "127.0.0.1", "0.0.0.0", "localhost", "countersign.internal", "a-1.example.com", "::1", "[::1]", "::"))
+            assertThat(ConfigLoader.hostLike(good)).as(good).isTrue();
+        for (String bad : java.util.List.of(
+                "", "999.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "-a.example", "a_b", "::g", "[::1", "a b"))
+            assertThat(ConfigLoader.hostLike(bad)).as(bad).isFalse();
+    }
+
+    @Test
+    void aYamlSyntaxErrorIsOneLineWithItsPlace() {
+        assertThatThrownBy(() -> load("server:\n\tport: 8081\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("not valid YAML at line 2, column 1: ")
+                .hasMessageContaining("TAB")
+                .hasMessageNotContaining("\n")
+                .hasMessageNotContaining("at line 1");
     }
 
     @Test
