@@ -198,18 +198,8 @@ class HttpApiTest {
     @Test
     void aReviewFromTheCliIsRecordedAsFromTheCliAndAnyOtherAsFromTheApi() {
         String id = cs.submitted(ServerFixture.PII_EXPORT);
-        Reply owner = cs.send(cs.as("alice", "/v1/requests/" + id + "/reviews")
-                .header("Content-Type", "application/json")
-                .header("User-Agent", "countersign-cli/0.1.0")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                        "{\"verdict\":\"approve\",\"reason\":\"mine\"}")));
-        assertThat(owner.status()).isEqualTo(403);
-        Reply bob = cs.send(cs.as("bob", "/v1/requests/" + id + "/reviews")
-                .header("Content-Type", "application/json")
-                .header("User-Agent", "countersign-cli/0.1.0")
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                        "{\"verdict\":\"approve\",\"reason\":\"ok\"}")));
-        assertThat(bob.status()).isEqualTo(200);
+        assertThat(reviewFromTheCli("alice", id, "mine").status()).isEqualTo(403);
+        assertThat(reviewFromTheCli("bob", id, "ok").status()).isEqualTo(200);
         assertThat(cs.review("carol", id, "approve", "fine").status()).isEqualTo(200); // the JDK's own User-Agent
         JsonNode reviews = cs.get("deploy-bot", "/v1/requests/" + id).json().path("reviews");
         assertThat(reviews.get(0).path("channel").asText()).isEqualTo("cli");
@@ -222,6 +212,15 @@ class HttpApiTest {
                         + e.path("channel").asText());
         assertThat(recorded)
                 .containsExactly("review.refused alice cli", "review.recorded bob cli", "review.recorded carol api");
+    }
+
+    /** An approval sent as {@code countersign review} sends it: with the CLI's User-Agent. */
+    private Reply reviewFromTheCli(String who, String id, String reason) {
+        return cs.send(cs.as(who, "/v1/requests/" + id + "/reviews")
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "countersign-cli/0.1.0")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"verdict\":\"approve\",\"reason\":\"" + reason + "\"}")));
     }
 
     @Test
