@@ -232,7 +232,7 @@ final class SlackInteractions {
     /** Records the interaction as taken; false when it was taken before (a replay or a redelivery). */
     private boolean firstTime(JsonNode p, String signed) {
         String trigger = p.path("trigger_id").asText("");
-        String nonce = trigger.isEmpty() ? "sig:" + signed : p.path("type").asText("") + ":" + trigger;
+        String nonce = trigger.isEmpty() ? "sig:" + signed : "trigger:" + trigger; // whatever the kind of interaction
         return ctx.outbox()
                 .useOnce("slack:" + SlackText.cut(nonce, 200), ctx.clock().instant());
     }

@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Slack's request signature (v0): {@code X-Slack-Signature: v0=<hex HMAC-SHA256(signing secret,
@@ -16,6 +18,7 @@ import javax.crypto.spec.SecretKeySpec;
  * is refused, so a captured request cannot be replayed later; the comparison is constant-time.
  */
 final class SlackSignature {
+    private static final Logger LOG = LoggerFactory.getLogger(SlackSignature.class);
     static final Duration TOLERANCE = Duration.ofMinutes(5);
 
     private final SecretKeySpec key;
@@ -59,7 +62,12 @@ final class SlackSignature {
         return Long.parseLong(timestamp);
     }
 
+    /** The 401 problem; logged too, since Slack shows the clicking user nothing (the detail holds no secret). */
     private static Problem.Thrown refused(String slug, String detail) {
+        LOG.warn(
+                "401 {} on a Slack interaction: {} (check channels.slack.signing_secret and the server's clock)",
+                slug,
+                detail);
         return new Problem(401, slug, "Slack request not verified", detail).thrown();
     }
 }

@@ -231,6 +231,25 @@ class SlackChannelTest {
     }
 
     @Test
+    void aTriggerIdIsTakenOnceWhateverKindOfInteractionCarriesIt() throws Exception {
+        String denied = fx.submitted(ServerFixture.PII_EXPORT);
+        interact(click("U0BOB", "deny", posted(denied)));
+        ObjectNode submitted = submission("U0BOB", modalFor(denied, 1), "no");
+        interact(submitted);
+        assertThat(fx.get("bob", "/v1/requests/" + denied).state()).isEqualTo("denied");
+
+        // A click on another request that carries the form's trigger_id again is a replay.
+        String other = fx.submitted(ServerFixture.PROD_SHELL);
+        ObjectNode replay = click("U0DAVE", "approve", posted(other));
+        replay.put("trigger_id", submitted.path("trigger_id").asText());
+        assertThat(interact(replay).status()).isEqualTo(200);
+        Thread.sleep(300);
+        assertThat(events(other).stream().filter(e -> e.path("type").asText().startsWith("review.")))
+                .isEmpty();
+        assertThat(fx.get("dave", "/v1/requests/" + other).state()).isEqualTo("pending");
+    }
+
+    @Test
     void theRequestersOwnerIsRefusedInSlackAsOnTheApiAndTheRefusalIsInTheLedger() throws Exception {
         String id = fx.submitted(ServerFixture.PII_EXPORT);
         interact(click("U0ALICE", "approve", posted(id)));
