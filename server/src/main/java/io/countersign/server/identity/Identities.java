@@ -102,6 +102,11 @@ public final class Identities implements Directory {
         return Optional.ofNullable(declaredLinks.get(key(kind, externalId))).map(declared::get);
     }
 
+    /** The principal id a token taught {@code kind} {@code externalId} to name (declared links aside). */
+    Optional<String> learned(LinkKind kind, String externalId) {
+        return Optional.ofNullable(learnedLinks.get(key(kind, externalId)));
+    }
+
     /** Whether any declared identity has a link of {@code kind}. */
     boolean declaresAny(LinkKind kind) {
         String prefix = kind.wire() + " ";

@@ -82,6 +82,8 @@ final class TokenPrincipals {
         Optional<Principal> declared = declared(links).map(d -> withGroups(d, groups));
         Principal p = declared.orElseGet(() -> unlinked(c, subject, email, groups, kind(c, email, agent, signedIn)));
         // An undeclared service too: it is no person, so an email or Slack id in its token is not its own.
+        // A person's links learned from an earlier token name them again, as declared links do.
+        if (declared.isEmpty() && !agent) p = learned(p, links);
         if (declared.isEmpty() && p.kind() == PrincipalKind.SERVICE) links = subjectLink(subject);
         identities.remember(p, links);
         return p;
@@ -107,6 +109,33 @@ final class TokenPrincipals {
                     "the token's " + String.join(", ", why) + ": one token is one person; correct the links in"
                             + " identities or the claims at the identity provider");
         return named.values().stream().findFirst();
+    }
+
+    /**
+     * The person an earlier token's links make this one: the same verified email or the same Slack
+     * or Teams id under another subject (a second account, a pairwise subject) is the principal first
+     * met with it, with this token's groups, so that one person fills one quorum slot and an agent's
+     * owner cannot approve under a second subject. Links learned for two principals are refused, as
+     * two declared ones are.
+     */
+    private Principal learned(Principal p, Map<LinkKind, String> links) {
+        Map<String, String> named = new LinkedHashMap<>();
+        links.forEach((kind, value) -> identities
+                .learned(kind, value)
+                .ifPresent(id -> named.putIfAbsent(id, linkName(kind) + " was first seen for " + id)));
+        if (named.size() > 1)
+            throw new TokenRejectedException(
+                    TokenProblem.AMBIGUOUS_PRINCIPAL,
+                    "the token's " + String.join(", ", named.values()) + ": one token is one person; correct the"
+                            + " claims at the identity provider, or declare the person in identities");
+        String id = named.keySet().stream().findFirst().orElse(p.id());
+        if (id.equals(p.id())) return p;
+        Principal earlier = identities.find(id).orElse(null);
+        if (earlier == null || earlier.kind() != PrincipalKind.HUMAN)
+            throw new TokenRejectedException(
+                    TokenProblem.AMBIGUOUS_PRINCIPAL,
+                    "the token's " + named.get(id) + ", which is not a person: one token is one principal");
+        return new Principal(id, PrincipalKind.HUMAN, p.groups(), null, null, null, p.attributes());
     }
 
     /**

@@ -95,6 +95,73 @@ class TokenSeparationOfDutiesTest extends OidcServerTest {
                 .contains("carol");
     }
 
+    /** pat is declared nowhere; the same verified email, or the same Slack id, under a second subject is pat again. */
+    @Test
+    void aPersonLearnedFromOneTokenHoldsOneSlotUnderAnotherSubject() {
+        String first = cs.token(
+                "pat-1",
+                Map.of(
+                        "groups",
+                        List.of("data-owners"),
+                        "email",
+                        "pat@example.com",
+                        "email_verified",
+                        true,
+                        "slack_id",
+                        "U0PAT"));
+        String sameEmail = cs.token(
+                "pat-2", Map.of("groups", List.of("data-owners"), "email", "pat@example.com", "email_verified", true));
+        String sameSlack = cs.token("pat-3", Map.of("groups", List.of("data-owners"), "slack_id", "U0PAT"));
+        Reply s = cs.submit(cs.apiKey("deploy-bot"), OidcFixture.PII_EXPORT);
+        String id = s.json().path("id").asText();
+        assertThat(cs.review(first, id, "approve", "ok").status()).isEqualTo(200);
+        for (String again : List.of(sameEmail, sameSlack)) {
+            Reply r = cs.review(again, id, "approve", "ok again");
+            assertThat(r.status()).as("one person, one slot: " + r.body()).isEqualTo(409);
+            assertThat(r.problem()).isEqualTo("already-reviewed");
+        }
+        assertThat(cs.get(cs.apiKey("carol"), "/v1/requests/" + id).state()).isEqualTo("pending");
+        assertThat(cs.server().identities().resolve(LinkKind.OIDC, cs.issuer + "#pat-2"))
+                .map(Principal::id)
+                .contains("pat-1");
+    }
+
+    @Test
+    void theOwnersSecondSubjectWithTheirVerifiedEmailIsStillTheOwner() {
+        String bobsToken = bobsToken();
+        assertThat(cs.get(bobsToken, "/v1/requests").status()).isEqualTo(200);
+        String bobsOtherAccount = cs.token(
+                "bob-other-sub",
+                Map.of("groups", List.of("data-owners"), "email", "bob@example.com", "email_verified", true));
+        ownerCannotApprove("bob@example.com", bobsOtherAccount, "bob-sub");
+    }
+
+    @Test
+    void aTokenWhoseLinksWereLearnedForTwoPeopleIsRefused() {
+        assertThat(cs.get(cs.token("pat-1", Map.of("email", "pat@example.com", "email_verified", true)), "/v1/requests")
+                        .status())
+                .isEqualTo(200);
+        assertThat(cs.get(
+                                cs.token(
+                                        "sam-1",
+                                        Map.of(
+                                                "slack_id",
+                                                "U0SAM",
+                                                "email",
+                                                "sam@example.com",
+                                                "email_verified",
+                                                true)),
+                                "/v1/requests")
+                        .status())
+                .isEqualTo(200);
+        Reply both = cs.get(
+                cs.token("pat-9", Map.of("email", "pat@example.com", "email_verified", true, "slack_id", "U0SAM")),
+                "/v1/requests");
+        assertThat(both.status()).as(both.body()).isEqualTo(401);
+        assertThat(both.problem()).isEqualTo("token-ambiguous-principal");
+        assertThat(both.json().path("detail").asText()).contains("pat-1", "sam-1");
+    }
+
     private String bobsToken() {
         return cs.token(
                 "bob-sub",
