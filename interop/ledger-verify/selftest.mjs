@@ -129,7 +129,7 @@ function run(name, want, args, expect = want === 0 ? 'OK' : want === 1 ? 'FAIL' 
 
 run('help', 0, ['--help'], 'usage:');
 run('vectors', 0, ['vectors', VECTORS]);
-run('export', 0, ['export', good]);
+run('export (the key in the export, said)', 0, ['export', good], 'note: trusting the key in the export');
 run('export --key', 0, ['export', good, ...K]);
 run('export --previous', 0, ['export', good, '--previous', prev]);
 run('export --previous (same size)', 0, ['export', good, '--previous', cp]);

@@ -252,7 +252,10 @@ async function cmdExport([dir], opts) {
   if (!root.equals(cp.root)) fail(`computed root ${root.toString('base64')} differs from checkpoint root ${cp.root.toString('base64')}`);
   if (prev && !prevRoot.equals(prev.root))
     fail(`root of the first ${prev.size} entries ${prevRoot.toString('base64')} differs from previous checkpoint root ${prev.root.toString('base64')}`);
-  return `OK: ${tree.size} entries, root ${root.toString('base64')}`;
+  const ok = `OK: ${tree.size} entries, root ${root.toString('base64')}`;
+  // Without --key, the export vouches for itself: say so, as `countersign ledger verify` does.
+  return opts.key ? ok
+    : `note: trusting the key in the export (${vk.text}); pin the log's key with --key\n${ok}`;
 }
 
 function cmdInclusion([proofFile, cpFile], opts) {

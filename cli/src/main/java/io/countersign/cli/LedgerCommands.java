@@ -53,8 +53,17 @@ final class LedgerCommands implements Runnable {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write (created)")
         Path out;
 
+        @Option(
+                names = "--replace",
+                description = "Overwrite an earlier export in DIR (by default refused: its checkpoint is what a"
+                        + " later verify --previous needs)")
+        boolean replace;
+
         @Override
         public Integer call() throws IOException {
+            if (!replace && Files.exists(out.resolve(ExportVerification.CHECKPOINT)))
+                throw new IllegalArgumentException(out + " already holds an export; keep its checkpoint for a later"
+                        + " verify --previous and export to another directory, or pass --replace");
             ApiClient api = client.client();
             String note = api.getText("/v1/ledger/checkpoint");
             String key = api.getText("/v1/ledger/key");

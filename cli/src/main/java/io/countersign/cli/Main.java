@@ -131,6 +131,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             return switch (e) {
                 case BadInputFile b -> b.file + ": " + describe(b.problem);
                 case java.nio.file.NoSuchFileException f -> "no such file or directory: " + f.getFile();
+                case java.nio.file.FileAlreadyExistsException f -> f.getFile() + ": already exists; not overwritten";
                 case java.nio.file.AccessDeniedException f -> "permission denied: " + f.getFile();
                 case java.nio.file.FileSystemException f ->
                     f.getFile() + ": "

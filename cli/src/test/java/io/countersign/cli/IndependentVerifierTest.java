@@ -128,6 +128,11 @@ class IndependentVerifierTest {
         Result ok = node("export", export.toString(), "--key", key, "--previous", kept.toString());
         assertThat(ok.exit()).as(ok.out()).isZero();
         assertThat(ok.out()).startsWith("OK: ");
+        Result unpinned = node("export", export.toString());
+        assertThat(unpinned.exit()).as(unpinned.out()).isZero();
+        assertThat(unpinned.out())
+                .startsWith("note: trusting the key in the export (" + key + ")")
+                .contains("\nOK: ");
 
         List<String> lines = new ArrayList<>(Files.readAllLines(export.resolve("entries.jsonl")));
         lines.set(3, lines.get(3).replace("\"actor\":\"", "\"actor\":\"x"));

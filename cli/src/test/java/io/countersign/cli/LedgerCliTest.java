@@ -210,9 +210,27 @@ class LedgerCliTest {
                 .isEqualTo("rw-------");
         SigningKey k = SigningKey.parse(Files.readString(file));
         assertThat(r.out()).contains(k.verifierKey().toString()).doesNotContain(k.encode());
-        assertThat(CliFixture.run("ledger", "keygen", "--origin", "x", "--out", file.toString())
-                        .exitCode())
-                .isNotZero();
+        Run again = CliFixture.run("ledger", "keygen", "--origin", "x", "--out", file.toString());
+        assertThat(again.exitCode()).isEqualTo(2);
+        assertThat(again.err())
+                .isEqualTo("countersign: " + file + ": already exists; not overwritten" + System.lineSeparator());
+        assertThat(SigningKey.parse(Files.readString(file)).encode()).isEqualTo(k.encode());
+    }
+
+    @Test
+    void anExportDoesNotOverwriteAnEarlierOneUnlessAskedTo() throws IOException {
+        someHistory(1);
+        exportNow();
+        String first = Files.readString(export.resolve("checkpoint"));
+        someHistory(1);
+        Run again = cs.as("bob", "ledger", "export", "--out", export.toString());
+        assertThat(again.exitCode()).isEqualTo(2);
+        assertThat(again.err()).contains(export + " already holds an export", "--replace");
+        assertThat(Files.readString(export.resolve("checkpoint"))).isEqualTo(first);
+        Run replaced = cs.as("bob", "ledger", "export", "--out", export.toString(), "--replace");
+        assertThat(replaced.exitCode()).as(replaced.toString()).isZero();
+        assertThat(Files.readString(export.resolve("checkpoint"))).isNotEqualTo(first);
+        assertThat(verify("--key", key()).exitCode()).isZero();
     }
 
     @Test

@@ -187,8 +187,7 @@ final class IssuerKeys {
                 .findFirst()
                 .orElseThrow(() -> new TokenRejectedException(
                         TokenProblem.INVALID_SIGNATURE,
-                        "key '" + kid + "' of " + config.issuer() + " is a "
-                                + named.get(0).getKeyType() + " key and cannot verify " + alg)));
+                        "key '" + kid + "' of " + config.issuer() + " " + Signatures.misfit(named.get(0), alg))));
     }
 
     private Snapshot usable() {

@@ -44,6 +44,15 @@ final class Signatures {
         return false;
     }
 
+    /** Why {@code key} does not {@link #fits fit} {@code alg}, in words for the token's refusal. */
+    static String misfit(JWK key, JWSAlgorithm alg) {
+        if (key.getAlgorithm() != null && !sameAlgorithm(key.getAlgorithm().getName(), alg.getName()))
+            return "is published for " + key.getAlgorithm().getName() + " and cannot verify " + alg;
+        if (JWSAlgorithm.Family.RSA.contains(alg) && key instanceof RSAKey rsa && rsa.size() < MIN_RSA_BITS)
+            return "is a " + rsa.size() + "-bit RSA key; RSA keys of fewer than " + MIN_RSA_BITS + " bits are refused";
+        return "is a " + key.getKeyType() + " key and cannot verify " + alg;
+    }
+
     /** Whether {@code jwt}'s signature is valid under {@code key}, which {@link #fits} its algorithm. */
     static boolean verify(SignedJWT jwt, JWK key) {
         try {

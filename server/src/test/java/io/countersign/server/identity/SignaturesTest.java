@@ -65,6 +65,9 @@ class SignaturesTest {
         assertThat(Signatures.fits(rsa, JWSAlgorithm.EdDSA)).isFalse();
         RSAKey small = new RSAKeyGenerator(1024, true).generate().toPublicJWK();
         assertThat(Signatures.fits(small, JWSAlgorithm.RS256)).isFalse();
+        assertThat(Signatures.misfit(small, JWSAlgorithm.RS256))
+                .isEqualTo("is a 1024-bit RSA key; RSA keys of fewer than 2048 bits are refused");
+        assertThat(Signatures.misfit(rsa, JWSAlgorithm.ES256)).isEqualTo("is a RSA key and cannot verify ES256");
     }
 
     @Test
@@ -75,6 +78,8 @@ class SignaturesTest {
                 .toPublicJWK();
         assertThat(Signatures.fits(pinned, JWSAlgorithm.RS256)).isTrue();
         assertThat(Signatures.fits(pinned, JWSAlgorithm.PS256)).isFalse();
+        assertThat(Signatures.misfit(pinned, JWSAlgorithm.PS256))
+                .isEqualTo("is published for RS256 and cannot verify PS256");
     }
 
     private static String signEd25519(KeyPair pair, JWSAlgorithm alg) throws Exception {
