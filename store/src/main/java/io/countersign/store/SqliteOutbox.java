@@ -179,8 +179,7 @@ final class SqliteOutbox implements Outbox {
         writer.apply(tx -> {
             update(
                     ((SqlTx) tx).connection(),
-                    "UPDATE deliveries SET state = 'delivered', ref = ?, delivered_at = ?, last_error = NULL"
-                            + " WHERE id = ?",
+                    "UPDATE deliveries SET state = 'delivered', ref = ?, delivered_at = ?" + " WHERE id = ?",
                     s -> {
                         s.setString(1, ref);
                         s.setLong(2, at.toEpochMilli());

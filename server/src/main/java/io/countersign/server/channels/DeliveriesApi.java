@@ -33,7 +33,13 @@ public final class DeliveriesApi {
     private void list(ServerRequest req, ServerResponse res) {
         Principal who = ctx.authenticate().apply(req);
         if (who.kind() != PrincipalKind.HUMAN)
-            throw new Problem(403, "forbidden", "Forbidden", "only people list deliveries").thrown();
+            throw new Problem(
+                            403,
+                            "wrong-principal-kind",
+                            "People only",
+                            "only people list every delivery; an agent or service sees its own request's at"
+                                    + " /v1/requests/{id}/deliveries")
+                    .thrown();
         Outbox.Delivery.State state = req.query()
                 .first("state")
                 .map(s -> {

@@ -121,6 +121,8 @@ class WebhookChannelTest {
         assertThat(receiver.allIds()).hasSize(3).containsOnly(receiver.allIds().getFirst());
         awaitTrue(() -> "delivered".equals(deliveries(id).path(0).path("state").asText()));
         assertThat(deliveries(id).path(0).path("attempts").asInt()).isEqualTo(3);
+        // Delivered at last, it still says what went wrong before.
+        assertThat(deliveries(id).path(0).path("last_error").asText()).isEqualTo("the endpoint answered 503");
         String metrics = fx.send(java.net.http.HttpRequest.newBuilder(fx.uri("/metrics")))
                 .body();
         assertThat(metrics)
@@ -170,6 +172,7 @@ class WebhookChannelTest {
         assertThat(all.json().path("deliveries").path(0).path("target").asText())
                 .isEqualTo("siem");
         assertThat(fx.get("deploy-bot", "/v1/deliveries").status()).isEqualTo(403);
+        assertThat(fx.get("deploy-bot", "/v1/deliveries").problem()).isEqualTo("wrong-principal-kind");
         // erin (sales) may not see a PII export, so she does not see its deliveries either
         assertThat(fx.get("erin", "/v1/deliveries").json().path("deliveries")).isEmpty();
         assertThat(fx.get("deploy-bot", "/v1/requests/" + id + "/deliveries").status())
