@@ -13,7 +13,7 @@ import java.util.Map;
 /** A small client of the HTTP API for the CLI. Problems come back as {@link ProblemException}. */
 final class ApiClient {
     /** Says the CLI sent a request, so that the server records a review made here as from {@code cli}. */
-    static final String USER_AGENT = "countersign-cli/0.1.0";
+    static final String USER_AGENT = "countersign-cli/" + Main.VERSION;
 
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "countersign",
         mixinStandardHelpOptions = true,
-        version = "countersign 0.1.0",
+        version = "countersign " + Main.VERSION,
         description = "A human checkpoint in front of the privileged actions AI agents take.",
         subcommands = {
             ServeCommand.class,
@@ -28,6 +28,8 @@ import picocli.CommandLine.Command;
             HelpCommand.class
         })
 public final class Main implements java.util.concurrent.Callable<Integer> {
+    static final String VERSION = "0.1.0";
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

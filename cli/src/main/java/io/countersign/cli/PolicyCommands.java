@@ -210,11 +210,11 @@ final class PolicyCommands implements Runnable {
         @Override
         public Integer call() throws IOException {
             Policy policy = load(policyFile);
-            Principal who = principals(config).get(as);
+            Map<String, Principal> principals = principals(config);
+            Principal who = principals.get(as);
             if (who == null)
                 throw new IllegalArgumentException("unknown requester '" + as + "' (known: "
-                        + String.join(
-                                ", ", new java.util.TreeSet<>(principals(config).keySet()))
+                        + String.join(", ", new java.util.TreeSet<>(principals.keySet()))
                         + (config == null
                                 ? "; the demo identities, or those of --config FILE)"
                                 : ", from " + config + ")"));
