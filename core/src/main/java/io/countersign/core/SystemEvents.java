@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.countersign.core.policy.Policy;
 import java.time.Instant;
 
-/** Ledger events that concern no single request: the server's policy and its ledger key. */
+/** Ledger events that concern no single request: the server's policy, its ledger key, MCP tools and identities. */
 public final class SystemEvents {
     private SystemEvents() {}
 
@@ -52,6 +52,19 @@ public final class SystemEvents {
                 at,
                 RequestEvents.SYSTEM,
                 tool(upstream, tool).put("sha256", sha256));
+    }
+
+    /**
+     * A verified token tied an outside identity to a principal for good: the principal's act, since
+     * its token carried the link. How an approver under a second subject is known to be the same person.
+     */
+    public static LedgerEvent identityLinked(LearnedLink link) {
+        ObjectNode d = JsonNodeFactory.instance
+                .objectNode()
+                .put("link", link.kind())
+                .put("value", link.value())
+                .put("principal_kind", link.principalKind().wire());
+        return new LedgerEvent("identity.linked", null, link.learnedAt(), link.principal(), d);
     }
 
     private static ObjectNode tool(String upstream, String tool) {

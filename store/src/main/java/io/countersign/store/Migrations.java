@@ -27,7 +27,8 @@ final class Migrations {
             "V4__channels.sql",
             "V5__requests_digest.sql",
             "V6__requests_needs_approval.sql",
-            "V7__ledger_nodes_in_completion_order.sql");
+            "V7__ledger_nodes_in_completion_order.sql",
+            "V8__learned_links.sql");
 
     private Migrations() {}
 

@@ -1,5 +1,6 @@
 package io.countersign.store;
 
+import io.countersign.core.LearnedLink;
 import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
@@ -331,6 +332,20 @@ final class SqlTx implements Tx {
         beforeWrite();
         run(() -> {
             PinSql.put(c, pin);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<LearnedLink> learnedLink(String kind, String value) {
+        return run(() -> Optional.ofNullable(LinkSql.find(c, kind, value)));
+    }
+
+    @Override
+    public void learn(LearnedLink link) {
+        beforeWrite();
+        run(() -> {
+            LinkSql.insert(c, link);
             return null;
         });
     }

@@ -1,5 +1,6 @@
 package io.countersign.store;
 
+import io.countersign.core.LearnedLink;
 import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
@@ -303,6 +304,11 @@ public final class SqliteStore implements RequestStore {
     @Override
     public Map<String, ToolPin> toolPins(String upstream) {
         return read(c -> PinSql.read(c, upstream));
+    }
+
+    @Override
+    public List<LearnedLink> learnedLinks() {
+        return read(LinkSql::all);
     }
 
     /** Deliveries to notification channels, planned from this ledger. */

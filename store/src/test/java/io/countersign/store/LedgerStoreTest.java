@@ -182,7 +182,8 @@ class LedgerStoreTest {
                 "INSERT INTO ledger_nodes (id, hash) SELECT ((id & 63) << 48) | ((((id >> 6) + 1) >> (id & 63)) - 1),"
                         + " hash FROM old_nodes",
                 "DROP TABLE old_nodes",
-                "DELETE FROM schema_version WHERE version = 7");
+                "DROP TABLE learned_links",
+                "DELETE FROM schema_version WHERE version >= 7");
         open();
         assertThat(store.integrityProblem()).isEmpty();
         assertThat(store.latestCheckpoint()).contains(c);

@@ -1,5 +1,6 @@
 package io.countersign.core.spi;
 
+import io.countersign.core.LearnedLink;
 import io.countersign.core.LedgerEvent;
 import io.countersign.core.Request;
 import io.countersign.core.RequestId;
@@ -37,6 +38,9 @@ public interface RequestStore extends AutoCloseable {
 
     /** The pinned tool definitions of one MCP upstream, by tool name, as last committed. */
     Map<String, ToolPin> toolPins(String upstream);
+
+    /** Every link verified tokens have taught, as last committed. */
+    List<LearnedLink> learnedLinks();
 
     @Override
     void close();
@@ -95,6 +99,12 @@ public interface RequestStore extends AutoCloseable {
         Optional<ToolPin> toolPin(String upstream, String tool);
 
         void putToolPin(ToolPin pin);
+
+        /** The link learned for this kind and value, if any. */
+        Optional<LearnedLink> learnedLink(String kind, String value);
+
+        /** Stores a link not learned before ({@link #learnedLink} is empty for it); a link is never re-pointed. */
+        void learn(LearnedLink link);
     }
 
     /**

@@ -1,8 +1,14 @@
 package io.countersign.server.identity;
 
+import io.countersign.core.LearnedLink;
 import io.countersign.core.Principal;
+import io.countersign.core.SystemEvents;
 import io.countersign.core.spi.Directory;
+import io.countersign.core.spi.RequestStore;
 import io.countersign.server.config.ServerConfig;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,23 +27,35 @@ import java.util.concurrent.ConcurrentHashMap;
  * admitted with. Links are declared, or learned from a token (a verified email, a configured Slack or
  * Teams claim); a declared link always wins over a learned one.
  *
- * <p>What is learned is held in memory: after a restart, a principal known only from tokens is
- * unknown until their next token. Quorums do not depend on it: each review keeps the groups its
- * reviewer had, and the quorum is counted with those.
+ * <p>A learned link is stored, with an {@code identity.linked} ledger event, before the token that
+ * taught it is accepted, and never points elsewhere afterwards: a restart must not let a person who
+ * approved under one subject come back under another as a second approver, or as a stranger to their
+ * own agent. The principals themselves, as their tokens last described them, are held in memory
+ * only: after a restart, one known only from tokens is unknown until their next token. Quorums do not
+ * depend on that: each review keeps the groups its reviewer had, and the quorum is counted with those.
  */
 public final class Identities implements Directory {
     private final Map<String, Principal> declared;
     private final Map<String, String> declaredLinks;
     private final Map<String, Principal> seen = new ConcurrentHashMap<>();
-    private final Map<String, String> learnedLinks = new ConcurrentHashMap<>();
+    private final Map<String, LearnedLink> learnedLinks = new ConcurrentHashMap<>();
+    private final RequestStore store;
+    private final Clock clock;
 
-    private Identities(Map<String, Principal> declared, Map<String, String> declaredLinks) {
+    private Identities(
+            Map<String, Principal> declared, Map<String, String> declaredLinks, RequestStore store, Clock clock) {
         this.declared = Map.copyOf(declared);
         this.declaredLinks = Map.copyOf(declaredLinks);
+        this.store = store;
+        this.clock = clock;
+        store.learnedLinks().forEach(l -> learnedLinks.put(key(l), l));
     }
 
-    /** The declared identities with their links (already validated: ids and links are unique). */
-    public static Identities of(List<ServerConfig.Identity> identities) {
+    /**
+     * The declared identities with their links (already validated: ids and links are unique), and the
+     * links {@code store} has learned; links learned from now on are stored there.
+     */
+    public static Identities of(List<ServerConfig.Identity> identities, RequestStore store, Clock clock) {
         Map<String, Principal> byId = new HashMap<>();
         Map<String, String> links = new HashMap<>();
         for (ServerConfig.Identity i : identities) {
@@ -49,7 +67,7 @@ public final class Identities implements Directory {
             if (l.slack() != null) links.put(key(LinkKind.SLACK, l.slack()), id);
             if (l.teams() != null) links.put(key(LinkKind.TEAMS, l.teams()), id);
         }
-        return new Identities(byId, links);
+        return new Identities(byId, links, store, clock);
     }
 
     /** The principal as last seen in a token, else as declared. */
@@ -66,8 +84,22 @@ public final class Identities implements Directory {
     public Optional<Principal> resolve(LinkKind kind, String externalId) {
         if (externalId == null || externalId.isBlank()) return Optional.empty();
         String k = key(kind, externalId);
-        String id = declaredLinks.getOrDefault(k, learnedLinks.get(k));
-        return id == null ? Optional.empty() : find(id);
+        return linkedId(k).flatMap(this::find);
+    }
+
+    /**
+     * The id of the principal an outside identity is linked to, declared or learned, whether or not
+     * that principal has come with a token since the server started.
+     */
+    Optional<String> linkedId(LinkKind kind, String externalId) {
+        return linkedId(key(kind, externalId));
+    }
+
+    private Optional<String> linkedId(String k) {
+        String id = declaredLinks.get(k);
+        if (id != null) return Optional.of(id);
+        LearnedLink l = learnedLinks.get(k);
+        return l == null ? Optional.empty() : Optional.of(l.principal());
     }
 
     /** Every principal known now: the declared ones, and those met in tokens (as last seen). */
@@ -81,7 +113,12 @@ public final class Identities implements Directory {
     public Optional<String> link(String id, LinkKind kind) {
         String prefix = kind.wire() + " ";
         Optional<String> declaredLink = linkIn(declaredLinks, prefix, id);
-        return declaredLink.isPresent() ? declaredLink : linkIn(learnedLinks, prefix, id);
+        if (declaredLink.isPresent()) return declaredLink;
+        return learnedLinks.values().stream()
+                .filter(l -> l.principal().equals(id) && l.kind().equals(kind.wire()))
+                .map(LearnedLink::value)
+                .sorted()
+                .findFirst();
     }
 
     private static Optional<String> linkIn(Map<String, String> links, String prefix, String id) {
@@ -102,8 +139,8 @@ public final class Identities implements Directory {
         return Optional.ofNullable(declaredLinks.get(key(kind, externalId))).map(declared::get);
     }
 
-    /** The principal id a token taught {@code kind} {@code externalId} to name (declared links aside). */
-    Optional<String> learned(LinkKind kind, String externalId) {
+    /** What a token taught {@code kind} {@code externalId} to name (declared links aside). */
+    Optional<LearnedLink> learned(LinkKind kind, String externalId) {
         return Optional.ofNullable(learnedLinks.get(key(kind, externalId)));
     }
 
@@ -113,13 +150,48 @@ public final class Identities implements Directory {
         return declaredLinks.keySet().stream().anyMatch(k -> k.startsWith(prefix));
     }
 
-    /** Remembers what a verified token said about {@code p}, and the links it carried. */
-    void remember(Principal p, Map<LinkKind, String> links) {
-        seen.put(p.id(), p);
+    /**
+     * Remembers what a verified token said about {@code p}, and learns the links it carried that were
+     * neither declared nor learned: stored, one {@code identity.linked} event each, in one write that
+     * returns once durable, so a token whose links cannot be kept is not accepted. False when another
+     * token learned one of them for someone else since {@code p} was resolved (two first tokens of one
+     * person at once): nothing was written, what is stored now is known here, and the token is to be
+     * resolved again.
+     */
+    boolean remember(Principal p, Map<LinkKind, String> links) {
+        Instant now = clock.instant();
+        List<LearnedLink> fresh = new ArrayList<>();
         links.forEach((kind, value) -> {
             String k = key(kind, value);
-            if (!declaredLinks.containsKey(k)) learnedLinks.put(k, p.id());
+            if (!declaredLinks.containsKey(k) && !learnedLinks.containsKey(k))
+                fresh.add(new LearnedLink(kind.wire(), kind.normalise(value), p.id(), p.kind(), now));
         });
+        if (!fresh.isEmpty() && !learn(p, fresh)) return false;
+        seen.put(p.id(), p);
+        return true;
+    }
+
+    private boolean learn(Principal p, List<LearnedLink> fresh) {
+        List<LearnedLink> earlier = store.write(tx -> {
+            List<LearnedLink> found = new ArrayList<>();
+            for (LearnedLink l : fresh) tx.learnedLink(l.kind(), l.value()).ifPresent(found::add);
+            if (found.stream().anyMatch(l -> !l.principal().equals(p.id()))) return found;
+            for (LearnedLink l : fresh) {
+                if (found.stream()
+                        .anyMatch(e -> e.kind().equals(l.kind()) && e.value().equals(l.value()))) continue;
+                tx.learn(l);
+                tx.append(SystemEvents.identityLinked(l));
+            }
+            return found;
+        });
+        boolean ours = earlier.stream().allMatch(l -> l.principal().equals(p.id()));
+        earlier.forEach(l -> learnedLinks.putIfAbsent(key(l), l));
+        if (ours) fresh.forEach(l -> learnedLinks.putIfAbsent(key(l), l));
+        return ours;
+    }
+
+    private static String key(LearnedLink l) {
+        return l.kind() + " " + l.value();
     }
 
     private static String key(LinkKind kind, String value) {

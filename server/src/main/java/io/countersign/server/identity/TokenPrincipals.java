@@ -71,6 +71,18 @@ final class TokenPrincipals {
     }
 
     private Principal principal(JWTClaimsSet claims, boolean signedIn) {
+        Principal p = principalOnce(claims, signedIn);
+        // Null: a first token of the same person under another subject taught one of this token's links
+        // meanwhile; resolved again, it is that person.
+        if (p == null) p = principalOnce(claims, signedIn);
+        if (p == null)
+            throw new TokenRejectedException(
+                    TokenProblem.AMBIGUOUS_PRINCIPAL,
+                    "the token's links were learned for another principal while it was checked; retry");
+        return p;
+    }
+
+    private Principal principalOnce(JWTClaimsSet claims, boolean signedIn) {
         Map<String, Object> c = claims.getClaims();
         String subject = text(c, "sub");
         if (subject == null) throw invalid("the token has no sub claim");
@@ -85,8 +97,7 @@ final class TokenPrincipals {
         // A person's links learned from an earlier token name them again, as declared links do.
         if (declared.isEmpty() && !agent) p = learned(p, links);
         if (declared.isEmpty() && p.kind() == PrincipalKind.SERVICE) links = subjectLink(subject);
-        identities.remember(p, links);
-        return p;
+        return identities.remember(p, links) ? p : null;
     }
 
     /**
@@ -120,9 +131,11 @@ final class TokenPrincipals {
      */
     private Principal learned(Principal p, Map<LinkKind, String> links) {
         Map<String, String> named = new LinkedHashMap<>();
-        links.forEach((kind, value) -> identities
-                .learned(kind, value)
-                .ifPresent(id -> named.putIfAbsent(id, linkName(kind) + " was first seen for " + id)));
+        Map<String, PrincipalKind> kinds = new LinkedHashMap<>();
+        links.forEach((kind, value) -> identities.learned(kind, value).ifPresent(l -> {
+            named.putIfAbsent(l.principal(), linkName(kind) + " was first seen for " + l.principal());
+            kinds.putIfAbsent(l.principal(), l.principalKind());
+        }));
         if (named.size() > 1)
             throw new TokenRejectedException(
                     TokenProblem.AMBIGUOUS_PRINCIPAL,
@@ -130,8 +143,7 @@ final class TokenPrincipals {
                             + " claims at the identity provider, or declare the person in identities");
         String id = named.keySet().stream().findFirst().orElse(p.id());
         if (id.equals(p.id())) return p;
-        Principal earlier = identities.find(id).orElse(null);
-        if (earlier == null || earlier.kind() != PrincipalKind.HUMAN)
+        if (kinds.get(id) != PrincipalKind.HUMAN)
             throw new TokenRejectedException(
                     TokenProblem.AMBIGUOUS_PRINCIPAL,
                     "the token's " + named.get(id) + ", which is not a person: one token is one principal");
@@ -198,7 +210,7 @@ final class TokenPrincipals {
      * separation of duties compares ids, so any other id lets the owner approve their own agent.
      *
      * <p>A declared id, and a subject or email linked to a declared identity or learned from the
-     * owner's own token, give that id exactly. {@code id_prefix + value} is exact only if the value is
+     * owner's own token (at any time: learned links are stored), give that id exactly. {@code id_prefix + value} is exact only if the value is
      * what the owner's token is named by, and no declared identity can take that token by its email
      * or a link claim. Otherwise the owner cannot be known before their token is seen, and the agent
      * is refused rather than given a guessed owner. Refusing the agent, rather than at review time a
@@ -206,16 +218,15 @@ final class TokenPrincipals {
      * email in every reviewer's token on every channel (an access token often lacks it, and the owner
      * is the owner without it) and would cover emails only, while this way each request records its
      * owner's id, which every channel compares and which outlives a restart. The price is that such
-     * an agent waits until its owner has signed in once since the server started, or, for good, until
-     * the owner is declared.
+     * an agent waits until its owner has signed in once, or, for good, until the owner is declared.
      */
     private String owner(Map<String, Object> c, String agent) {
         String named = text(c, config.ownerClaim());
         if (named == null) return null;
         if (identities.declared(named).isPresent()) return named;
-        Optional<Principal> linked = identities.resolve(LinkKind.OIDC, oidcLink(named));
-        if (linked.isEmpty()) linked = identities.resolve(LinkKind.EMAIL, named);
-        if (linked.isPresent()) return linked.get().id();
+        Optional<String> linked = identities.linkedId(LinkKind.OIDC, oidcLink(named));
+        if (linked.isEmpty()) linked = identities.linkedId(LinkKind.EMAIL, named);
+        if (linked.isPresent()) return linked.get();
         String id = config.idPrefix() + named;
         if (!ID.matcher(id).matches()) throw unknown("the owner '" + cut(named) + "' cannot be a principal id");
         if (seenPerson(id)) return id;

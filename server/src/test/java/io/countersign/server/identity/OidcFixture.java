@@ -68,7 +68,8 @@ final class OidcFixture implements AutoCloseable {
     final MockOAuth2Server idp;
     final String issuer;
     private final Map<String, String> apiKeys = new LinkedHashMap<>();
-    private final CountersignServer server;
+    private final ServerConfig config;
+    private CountersignServer server;
     private final HttpClient http =
             HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
@@ -93,7 +94,14 @@ final class OidcFixture implements AutoCloseable {
                         .agentClaim(new ServerConfig.ClaimMatch("kind", "agent"))
                         .linkClaims(Map.of("slack", "slack_id")))
                 .build();
-        this.server = CountersignServer.start(config(dataDir, trusted), clock);
+        this.config = config(dataDir, trusted);
+        this.server = CountersignServer.start(config, clock);
+    }
+
+    /** Stops the server and starts it again on the same data and config, as after a deployment. */
+    void restart() {
+        server.close();
+        server = CountersignServer.start(config, clock);
     }
 
     private ServerConfig config(Path dataDir, ServerConfig.Issuer trusted) {

@@ -2,10 +2,21 @@ package io.countersign.server.identity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.countersign.core.Principal;
+import io.countersign.core.json.Json;
 import io.countersign.server.identity.OidcFixture.Reply;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -136,6 +147,103 @@ class TokenSeparationOfDutiesTest extends OidcServerTest {
         ownerCannotApprove("bob@example.com", bobsOtherAccount, "bob-sub");
     }
 
+    /** What a token taught is stored: after a restart, pat's second subject is still pat, and holds no second slot. */
+    @Test
+    void aPersonLearnedBeforeARestartHoldsOneSlotUnderAnotherSubjectAfterIt() {
+        String first = cs.token(
+                "pat-1",
+                Map.of(
+                        "groups",
+                        List.of("data-owners"),
+                        "email",
+                        "pat@example.com",
+                        "email_verified",
+                        true,
+                        "slack_id",
+                        "U0PAT"));
+        String id = cs.submit(cs.apiKey("deploy-bot"), OidcFixture.PII_EXPORT)
+                .json()
+                .path("id")
+                .asText();
+        assertThat(cs.review(first, id, "approve", "ok").status()).isEqualTo(200);
+
+        cs.restart();
+
+        String sameEmail = cs.token(
+                "pat-2", Map.of("groups", List.of("data-owners"), "email", "pat@example.com", "email_verified", true));
+        String sameSlack = cs.token("pat-3", Map.of("groups", List.of("data-owners"), "slack_id", "U0PAT"));
+        for (String again : List.of(sameEmail, sameSlack)) {
+            Reply r = cs.review(again, id, "approve", "ok again");
+            assertThat(r.status()).as("one person, one slot: " + r.body()).isEqualTo(409);
+            assertThat(r.problem()).isEqualTo("already-reviewed");
+        }
+        assertThat(cs.get(cs.apiKey("carol"), "/v1/requests/" + id).state()).isEqualTo("pending");
+        assertThat(cs.server().identities().resolve(LinkKind.SLACK, "U0PAT"))
+                .map(Principal::id)
+                .contains("pat-1");
+    }
+
+    /** bob signed in before the restart; after it, his agent is his without his signing in again, and so is his second subject. */
+    @Test
+    void theOwnerLearnedBeforeARestartIsStillTheOwnerUnderAnotherSubjectAfterIt() {
+        assertThat(cs.get(bobsToken(), "/v1/requests").status()).isEqualTo(200);
+
+        cs.restart();
+
+        String bobsOtherAccount = cs.token(
+                "bob-other-sub",
+                Map.of("groups", List.of("data-owners"), "email", "bob@example.com", "email_verified", true));
+        ownerCannotApprove("bob@example.com", bobsOtherAccount, "bob-sub");
+    }
+
+    /** Eight first tokens of one person, under eight subjects at once: one person, whichever token won. */
+    @Test
+    void firstTokensOfOnePersonAtOnceAreOnePrincipal() throws Exception {
+        List<String> subjects = IntStream.range(0, 8).mapToObj(i -> "pat-" + i).toList();
+        List<String> tokens = subjects.stream()
+                .map(sub -> cs.token(
+                        sub,
+                        Map.of("groups", List.of("data-owners"), "email", "pat@example.com", "email_verified", true)))
+                .toList();
+        CyclicBarrier together = new CyclicBarrier(tokens.size());
+        try (ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Reply>> replies = new ArrayList<>();
+            for (String token : tokens)
+                replies.add(threads.submit(() -> {
+                    together.await();
+                    return cs.get(token, "/v1/requests");
+                }));
+            for (Future<Reply> r : replies)
+                assertThat(r.get().status()).as(r.get().body()).isEqualTo(200);
+        }
+        Set<String> principals = subjects.stream()
+                .map(sub -> cs.server().identities().resolve(LinkKind.OIDC, cs.issuer + "#" + sub))
+                .map(p -> p.map(Principal::id).orElse("nobody"))
+                .collect(Collectors.toSet());
+        assertThat(principals).hasSize(1).isSubsetOf(subjects);
+    }
+
+    /** Each link a token teaches is in the ledger, as the act of the principal whose token carried it, once. */
+    @Test
+    void eachLearnedLinkIsALedgerEventOfItsOwn() throws IOException {
+        String pat = cs.token(
+                "pat-1", Map.of("groups", List.of("data-owners"), "email", "Pat@Example.com", "email_verified", true));
+        assertThat(cs.get(pat, "/v1/requests").status()).isEqualTo(200);
+        assertThat(cs.get(pat, "/v1/requests").status()).isEqualTo(200);
+        cs.restart();
+        assertThat(cs.get(pat, "/v1/requests").status()).isEqualTo(200);
+
+        List<JsonNode> linked = linkedEvents(pat);
+        assertThat(linked)
+                .extracting(e -> e.path("link").asText() + " " + e.path("value").asText())
+                .containsExactlyInAnyOrder("oidc " + cs.issuer + "#pat-1", "email pat@example.com");
+        assertThat(linked).allSatisfy(e -> {
+            assertThat(e.path("actor").asText()).isEqualTo("pat-1");
+            assertThat(e.path("principal_kind").asText()).isEqualTo("human");
+            assertThat(e.has("request_id")).isFalse();
+        });
+    }
+
     @Test
     void aTokenWhoseLinksWereLearnedForTwoPeopleIsRefused() {
         assertThat(cs.get(cs.token("pat-1", Map.of("email", "pat@example.com", "email_verified", true)), "/v1/requests")
@@ -160,6 +268,17 @@ class TokenSeparationOfDutiesTest extends OidcServerTest {
         assertThat(both.status()).as(both.body()).isEqualTo(401);
         assertThat(both.problem()).isEqualTo("token-ambiguous-principal");
         assertThat(both.json().path("detail").asText()).contains("pat-1", "sam-1");
+    }
+
+    private List<JsonNode> linkedEvents(String credential) throws IOException {
+        Reply page = cs.get(credential, "/v1/ledger/entries?start=0");
+        assertThat(page.status()).as(page.body()).isEqualTo(200);
+        List<JsonNode> out = new ArrayList<>();
+        for (JsonNode entry : page.json().path("entries")) {
+            JsonNode leaf = Json.mapper().readTree(entry.path("leaf").asText());
+            if (leaf.path("type").asText().equals("identity.linked")) out.add(leaf);
+        }
+        return out;
     }
 
     private String bobsToken() {
