@@ -39,6 +39,9 @@ final class EmailChannel implements Channel {
         if (ctx.config().channels().publicUrl() == null)
             LOG.warn("channels.public_url is not set: review links in emails point at this server's own address,"
                     + " which approvers' browsers may not reach");
+        // Config loading allows this only to a relay on this machine; it should still not go unnoticed.
+        if (config.tls() == Channels.Email.Tls.NONE && config.password() != null)
+            LOG.warn("channels.email.tls is none: the SMTP password goes in clear to {}", config.host());
     }
 
     @Override

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  */
 final class ChannelSettings {
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
+    // Matched whole and never resolved: 127.0.0.1.example.com is a name anyone can point anywhere.
+    private static final Pattern LOOPBACK = Pattern.compile("(?i)localhost|127(\\.\\d{1,3}){3}|::1|\\[::1]");
 
     private ChannelSettings() {}
 
@@ -119,7 +121,8 @@ final class ChannelSettings {
         if (password != null && user == null) throw new ConfigException(k + ".password: given without a username");
         if (password != null && tls == Channels.Email.Tls.NONE && !loopback(host))
             throw new ConfigException(k + ".tls: 'none' would send the password in clear to " + host
-                    + "; use starttls or tls (plain SMTP with a login is allowed to localhost only)");
+                    + "; use starttls or tls (a login over plain SMTP is allowed only to this machine: localhost,"
+                    + " 127.x.x.x or ::1)");
         return new Channels.Email(host, port, tls, user, password, from, pickup == null ? null : base.resolve(pickup));
     }
 
@@ -149,7 +152,7 @@ final class ChannelSettings {
     }
 
     private static boolean loopback(String host) {
-        return host != null && (host.equals("localhost") || host.equals("::1") || host.startsWith("127."));
+        return host != null && LOOPBACK.matcher(host).matches();
     }
 
     private static Channels.Delivery delivery(DeliverySection d) {

@@ -79,7 +79,7 @@ class ChannelSettingsTest {
                 "email: {from: a@b}|channels.email.host: the SMTP server's host is required (or a pickup_dir)",
                 "email: {host: smtp, from: nobody}|channels.email.from: the sender's address is required; got 'nobody'",
                 "email: {host: smtp, from: a@b, password: p}|channels.email.password: given without a username",
-                "email: {host: smtp.example.com, tls: none, from: a@b, username: u, password: p}|channels.email.tls: 'none' would send the password in clear to smtp.example.com; use starttls or tls (plain SMTP with a login is allowed to localhost only)",
+                "email: {host: smtp.example.com, tls: none, from: a@b, username: u, password: p}|channels.email.tls: 'none' would send the password in clear to smtp.example.com; use starttls or tls (a login over plain SMTP is allowed only to this machine: localhost, 127.x.x.x or ::1)",
                 "slack: {bot_token: t, signing_secret: s}|channels.slack.channel: give the id of the channel approval requests go to (e.g. C0123ABC)",
                 "teams: {webhook_url: 'not a url'}|channels.teams.webhook_url: not a URL",
                 "link_secret: short|channels.link_secret: must be at least 32 bytes long",
@@ -98,6 +98,25 @@ class ChannelSettingsTest {
                         .email()
                         .pickupDir())
                 .isEqualTo(dir.resolve("mail"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"127.0.0.1.example.com", "127.attacker.example", "localhost.example.com", "10.0.0.1"})
+    void aHostNamedLikeThisMachineDoesNotGetThePasswordInClear(String host) {
+        assertThatThrownBy(() -> channels(
+                        "email: {host: '" + host + "', tls: none, from: a@b, username: u, password: p}", Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("channels.email.tls: 'none' would send the password in clear to " + host + ";");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"localhost", "LocalHost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"})
+    void aRelayOnThisMachineMayTakeAPasswordOverPlainSmtp(String host) throws IOException {
+        Channels.Email email = channels(
+                        "email: {host: '" + host + "', tls: none, from: a@b, username: u, password: p}", Map.of())
+                .email();
+        assertThat(email.host()).isEqualTo(host);
+        assertThat(email.password().value()).isEqualTo("p");
     }
 
     @Test
