@@ -217,11 +217,8 @@ final class SlackInteractions {
             LOG.warn("a slack interaction's response_url is missing or not Slack's; the clicker was not told");
             return;
         }
-        ObjectNode body = Json.mapper()
-                .createObjectNode()
-                .put("response_type", "ephemeral")
-                .put("replace_original", false)
-                .put("text", SlackText.escape(SlackText.cut(text, 2000)));
+        ObjectNode body =
+                SlackText.message(text, 2000).put("response_type", "ephemeral").put("replace_original", false);
         try {
             api.respond(url, body, ANSWER);
         } catch (DeliveryFailure f) {

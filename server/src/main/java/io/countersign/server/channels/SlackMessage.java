@@ -29,7 +29,8 @@ import java.util.stream.Collectors;
  * The Block Kit Countersign sends to Slack: the approval message (posted, then updated as the
  * request changes), the owner's notice of the outcome, and the modal that asks for a reason.
  * Everything is rendered from the request as it is now. Agent-supplied values only ever appear as
- * {@code plain_text} (see {@link SlackText}); the server's own labels and values are {@code mrkdwn}.
+ * {@code plain_text} or in the message's unformatted top-level text (see {@link SlackText}); the
+ * server's own labels and values are {@code mrkdwn}.
  */
 final class SlackMessage {
     static final String ACTIONS = "countersign_review";
@@ -54,8 +55,7 @@ final class SlackMessage {
 
     /** The approval message's text and blocks ({@code channel} and {@code ts} are the caller's). */
     static ObjectNode approval(Request r, List<LedgerEvent> events) {
-        ObjectNode m = Json.mapper().createObjectNode();
-        m.put("text", SlackText.escape(SlackText.cut(title(r) + ": " + summary(r), 300)));
+        ObjectNode m = SlackText.message(title(r) + ": " + summary(r), 300);
         ArrayNode blocks = m.putArray("blocks");
         blocks.addObject().put("type", "header").set("text", plain(SlackText.cut(title(r), 150)));
         blocks.add(fields(requester(r)));
@@ -71,8 +71,7 @@ final class SlackMessage {
     static ObjectNode ownerNotice(Request r, List<LedgerEvent> events) {
         String who = r.requester().kind() == PrincipalKind.AGENT ? "Your agent " : "The service ";
         String text = who + line(r.requester().id(), 128) + " asked for " + summary(r) + ". " + outcome(r, events);
-        ObjectNode m = Json.mapper().createObjectNode();
-        m.put("text", SlackText.escape(SlackText.cut(text, 300)));
+        ObjectNode m = SlackText.message(text, 300);
         ArrayNode blocks = m.putArray("blocks");
         blocks.add(section(plain(SlackText.cut(text, 2900))));
         blocks.add(context("Countersign request " + r.id()));

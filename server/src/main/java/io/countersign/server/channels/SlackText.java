@@ -8,7 +8,10 @@ import io.countersign.core.json.Json;
  * goes into {@code plain_text} objects with emoji codes off, on one line, without control or
  * invisible formatting characters (bidi overrides, zero-width joiners), cut to a length: so that no
  * request can draw a fake "Approved" line, a mention, a link or a button label into the message.
- * What does go into {@code mrkdwn} has {@code &}, {@code <} and {@code >} escaped, as Slack asks.
+ * A message's top-level text (the notification, and what screen readers read) holds agent-supplied
+ * values too, so it is sent with {@code "mrkdwn": false}: their {@code *}, {@code _}, {@code ~} and
+ * backticks show as typed rather than as bold, italic, struck or code. What does go into mrkdwn has
+ * {@code &}, {@code <} and {@code >} escaped, as Slack asks.
  */
 final class SlackText {
     static final String NONE = "—";
@@ -41,6 +44,17 @@ final class SlackText {
     /** {@code s} escaped for mrkdwn: no link, mention or channel alert can be formed from it. */
     static String escape(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
+    /**
+     * A message whose top-level text is {@code text}, cut to {@code max} and shown as written
+     * (chat.postMessage's {@code mrkdwn} argument); still escaped, as Slack asks of any text.
+     */
+    static ObjectNode message(String text, int max) {
+        return Json.mapper()
+                .createObjectNode()
+                .put("text", escape(cut(text, max)))
+                .put("mrkdwn", false);
     }
 
     /** A {@code plain_text} object, emoji codes shown as typed. */

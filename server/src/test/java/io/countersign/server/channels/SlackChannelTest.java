@@ -421,6 +421,41 @@ class SlackChannelTest {
                 .hasSize(1);
     }
 
+    @Test
+    void whatTheAgentWroteIsNeverBoldItalicStruckOrCodeInAnyMessage() throws Exception {
+        ObjectNode body = (ObjectNode) Json.mapper().readTree(ServerFixture.PII_EXPORT);
+        String marked = "customers *verified* _safe_ ~prod~ `ok` ```run```";
+        ((ObjectNode) body.path("resource")).put("id", marked);
+        String id = fx.submitted(body.toString());
+        JsonNode post = posted(id);
+        assertThat(fx.review("bob", id, "approve", "ok").status()).isEqualTo(200);
+        assertThat(fx.review("carol", id, "approve", "ok").status()).isEqualTo(200);
+        JsonNode update = finalUpdate(id, "Approved by bob, carol.");
+        JsonNode dm = ownerDm(id);
+
+        for (JsonNode message : List.of(post, update, dm)) {
+            assertThat(message.path("text").asText())
+                    .as("the fallback text shows it as typed")
+                    .contains(marked);
+            assertThat(formatted(message))
+                    .as("what Slack renders as mrkdwn in the message to %s", message.path("channel"))
+                    .noneMatch(t -> t.contains("*verified*")
+                            || t.contains("_safe_")
+                            || t.contains("~prod~")
+                            || t.contains("`ok`"));
+        }
+    }
+
+    /** What Slack renders as mrkdwn: the top-level text (unless "mrkdwn": false) and mrkdwn text objects. */
+    static List<String> formatted(JsonNode message) {
+        List<String> out = new ArrayList<>();
+        if (message.path("mrkdwn").asBoolean(true)) out.add(message.path("text").asText());
+        textObjects(message).stream()
+                .filter(o -> o.path("type").asText().equals("mrkdwn"))
+                .forEach(o -> out.add(o.path("text").asText()));
+        return out;
+    }
+
     // ---- interactions, as Slack sends them -------------------------------------------------------
 
     /** A click on one of the message's buttons by Slack user {@code user}. */
