@@ -64,6 +64,7 @@ final class LedgerApi {
     /** Earlier signed checkpoints, oldest first, spread over the log (at most {@code limit}, plus the latest). */
     private void history(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        QueryParameters.only(req, "limit");
         long limit = param(req, "limit", 1000);
         if (limit < 1 || limit > 10_000)
             throw Bodies.problem(400, "out-of-range", "Out of range", "limit: 1 to 10000; got " + limit);
@@ -76,6 +77,7 @@ final class LedgerApi {
 
     private void entries(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        QueryParameters.only(req, "start", "end");
         long size = store.ledgerSize();
         long start = param(req, "start", 0);
         long end = param(req, "end", Math.min(size, start + 100));
@@ -102,6 +104,7 @@ final class LedgerApi {
 
     private void inclusion(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        QueryParameters.only(req, "index", "size");
         intact();
         long index = required(req, "index");
         long size = req.query().first("size").isPresent() ? param(req, "size", 0) : latest().size();
@@ -116,6 +119,7 @@ final class LedgerApi {
 
     private void consistency(ServerRequest req, ServerResponse res) {
         auth.principal(req);
+        QueryParameters.only(req, "old", "new");
         intact();
         long old = required(req, "old");
         long size = req.query().first("new").isPresent() ? param(req, "new", 0) : latest().size();

@@ -76,6 +76,7 @@ final class RequestsApi {
     private void get(ServerRequest req, ServerResponse res) throws InterruptedException {
         Principal who = auth.principal(req);
         RequestId id = id(req);
+        QueryParameters.only(req, "wait");
         var wait = req.query().first("wait");
         Request r = wait.isPresent() ? service.await(id, who, waitFor(wait.get())) : service.get(id, who);
         json(res, Status.OK_200, Views.requestBytes(r));
@@ -83,6 +84,7 @@ final class RequestsApi {
 
     private void list(ServerRequest req, ServerResponse res) {
         Principal who = auth.principal(req);
+        QueryParameters.only(req, "state", "limit");
         RequestState state = req.query().first("state").map(RequestsApi::state).orElse(null);
         int limit = req.query().first("limit").map(RequestsApi::limit).orElse(100);
         ArrayNode items = Json.mapper().createArrayNode();

@@ -181,7 +181,24 @@ class BadInputTest {
                         (cs, id) -> cs.as("bob", "/v1/requests?limit=0").GET(),
                         400,
                         "invalid-query"),
-                new BadCall("blank Idempotency-Key", (cs, id) -> idempotent(cs, " "), 400, "invalid-idempotency-key"));
+                new BadCall("blank Idempotency-Key", (cs, id) -> idempotent(cs, " "), 400, "invalid-idempotency-key"),
+                unknownQuery("/v1/requests?stat=pending"),
+                unknownQuery("/v1/requests?state=pending&limit=5&page=2"),
+                unknownQuery("/v1/requests/{id}?wiat=5s"),
+                unknownQuery("/v1/ledger/entries?form=10"),
+                unknownQuery("/v1/ledger/checkpoints?limt=5"),
+                unknownQuery("/v1/ledger/proofs/inclusion?index=0&sise=1"),
+                unknownQuery("/v1/ledger/proofs/consistency?old=1&newest=1"),
+                unknownQuery("/v1/deliveries?chanel=slack"));
+    }
+
+    /** A GET with a query parameter its route does not take (a typo would otherwise get the default). */
+    static BadCall unknownQuery(String path) {
+        return new BadCall(
+                "unknown query parameter: " + path,
+                (cs, id) -> cs.as("bob", path.replace("{id}", id)).GET(),
+                400,
+                "unknown-query-parameter");
     }
 
     /** A scalar of another JSON type where a body has a string: refused, not read as its text. */
@@ -283,6 +300,20 @@ class BadInputTest {
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.problem()).isEqualTo("unknown-field");
         assertThat(r.json().path("detail").asText()).contains("'priority'");
+    }
+
+    @Test
+    void unknownQueryParameterIsNamedWithTheKnownOnes() {
+        Reply r = cs.send(cs.as("bob", "/v1/ledger/entries?start=0&form=10").GET());
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.problem()).isEqualTo("unknown-query-parameter");
+        assertThat(r.json().path("detail").asText()).isEqualTo("unknown query parameter 'form'; known: [start, end]");
+        assertThat(cs.send(cs.as("bob", "/v1/ledger/entries?start=0&end=1&").GET())
+                        .status())
+                .isEqualTo(200);
+        assertThat(cs.send(cs.as("bob", "/v1/requests?state=pending&limit=5").GET())
+                        .status())
+                .isEqualTo(200);
     }
 
     @Test

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.countersign.server.ServerFixture.Reply;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -106,6 +108,26 @@ class OpenApiTest {
                     .as(path)
                     .containsAll(methods)
                     .allMatch(m -> methods.contains(m) || m.equals("HEAD"));
+        });
+    }
+
+    @Test
+    void aGetThatTakesQueryParametersRefusesOneItDoesNotListAndNamesTheDocumentedOnes() throws Exception {
+        Map<String, List<String>> taken = new TreeMap<>();
+        document().path("paths").properties().forEach(path -> {
+            List<String> names = new ArrayList<>();
+            for (JsonNode p : path.getValue().path("get").path("parameters"))
+                if (p.path("in").asText().equals("query"))
+                    names.add(p.path("name").asText());
+            if (!names.isEmpty()) taken.put(path.getKey(), names);
+        });
+        assertThat(taken).hasSize(7);
+        taken.forEach((path, names) -> {
+            Reply r = cs.send(call("GET", path.replace("{id}", id) + "?frmo=1"));
+            assertThat(r.problem()).as(path + " -> " + r.body()).isEqualTo("unknown-query-parameter");
+            assertThat(r.json().path("detail").asText())
+                    .as(path)
+                    .isEqualTo("unknown query parameter 'frmo'; known: " + names);
         });
     }
 

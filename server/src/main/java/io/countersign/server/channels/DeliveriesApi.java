@@ -8,6 +8,7 @@ import io.countersign.core.RequestId;
 import io.countersign.core.json.Json;
 import io.countersign.core.spi.Outbox;
 import io.countersign.server.Problem;
+import io.countersign.server.QueryParameters;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -40,6 +41,7 @@ public final class DeliveriesApi {
                             "only people list every delivery; an agent or service sees its own request's at"
                                     + " /v1/requests/{id}/deliveries")
                     .thrown();
+        QueryParameters.only(req, "state", "channel", "limit");
         Outbox.Delivery.State state = req.query()
                 .first("state")
                 .map(s -> {
