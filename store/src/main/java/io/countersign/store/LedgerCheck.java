@@ -228,8 +228,8 @@ final class LedgerCheck {
         void expectNoMore(long size, LedgerCheck check) throws SQLException {
             if (nodes.next()) {
                 long id = nodes.getLong(1);
-                check.fail("the stored tree has " + found(id) + " under event " + Subtree.lastLeaf(id) + " but only "
-                        + size + " events are stored: events were deleted or the log was truncated");
+                check.fail("the stored tree has " + found(id) + " but " + stored(size)
+                        + ": events were deleted or the log was truncated");
                 return;
             }
             long expected = 2 * size - Long.bitCount(size); // a tree of n leaves has this many complete subtrees
@@ -252,8 +252,17 @@ final class LedgerCheck {
             }
         }
 
+        /** A node as a reader of the problem would name it: by the events under it. */
         private static String what(int level, long index) {
-            return level == 0 ? "the leaf of event " + index : "node " + new Subtree(level, index);
+            long first = index << level;
+            return level == 0
+                    ? "event " + index + "'s leaf"
+                    : "the node over events " + first + " to " + (first + (1L << level) - 1);
+        }
+
+        private static String stored(long size) {
+            if (size == 0) return "no event is stored";
+            return size == 1 ? "only event 0 is stored" : "only events 0 to " + (size - 1) + " are stored";
         }
 
         @Override

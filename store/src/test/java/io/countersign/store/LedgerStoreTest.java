@@ -332,17 +332,27 @@ class LedgerStoreTest {
     @Test
     void findsTheLastEventsDeletedWithTheirNodesLeftBehind() throws Exception {
         SignedCheckpoint c = closedLog();
-        sql("DELETE FROM events WHERE seq >= " + (c.size() - 2));
+        long kept = c.size() - 2;
+        sql("DELETE FROM events WHERE seq >= " + kept);
         assertThat(problemOnReopen())
-                .contains("under event " + (c.size() - 2))
-                .contains("events were deleted or the log was truncated");
+                .contains("the stored tree has event " + kept + "'s leaf but only events 0 to " + (kept - 1)
+                        + " are stored: events were deleted or the log was truncated");
     }
 
     @Test
     void findsAnEditedInteriorNode() throws Exception {
         closedLog();
         sql("UPDATE ledger_nodes SET hash = zeroblob(32) WHERE id = " + io.countersign.ledger.Subtree.id(1, 1));
-        assertThat(problemOnReopen()).contains("node").contains("stored tree was edited");
+        assertThat(problemOnReopen())
+                .contains("the node over events 2 to 3 does not match the events under it: the stored tree was edited");
+    }
+
+    @Test
+    void findsADeletedLeafAndSaysWhatIsInItsPlace() throws Exception {
+        closedLog();
+        sql("DELETE FROM ledger_nodes WHERE id = " + io.countersign.ledger.Subtree.id(0, 4));
+        assertThat(problemOnReopen())
+                .contains("event 4's leaf is missing from the stored tree (found event 5's leaf in its place)");
     }
 
     @Test
