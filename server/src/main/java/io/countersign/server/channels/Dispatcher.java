@@ -114,6 +114,7 @@ public final class Dispatcher implements AutoCloseable {
                 pruneIfDue();
                 if (!planNext()) sleep(IDLE);
             } catch (RuntimeException e) {
+                if (!running) return; // stopping: the store's readers were interrupted with this thread
                 LOG.warn("planning deliveries failed, retrying: {}", e.getMessage());
                 sleep(Duration.ofSeconds(1));
             }
