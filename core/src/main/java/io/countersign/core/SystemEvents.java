@@ -2,8 +2,11 @@ package io.countersign.core;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.countersign.core.json.CanonicalJson;
 import io.countersign.core.policy.Policy;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.HexFormat;
 
 /** Ledger events that concern no single request: the server's policy, its ledger key, MCP tools and identities. */
 public final class SystemEvents {
@@ -57,12 +60,17 @@ public final class SystemEvents {
     /**
      * A verified token tied an outside identity to a principal for good: the principal's act, since
      * its token carried the link. How an approver under a second subject is known to be the same person.
+     * The identity itself (an email, a chat id) is given as its SHA-256: anyone with the ledger can
+     * check a value they hold against it, and no one can list the organisation's addresses from it.
      */
     public static LedgerEvent identityLinked(LearnedLink link) {
         ObjectNode d = JsonNodeFactory.instance
                 .objectNode()
                 .put("link", link.kind())
-                .put("value", link.value())
+                .put(
+                        "value_sha256",
+                        HexFormat.of()
+                                .formatHex(CanonicalJson.sha256(link.value().getBytes(StandardCharsets.UTF_8))))
                 .put("principal_kind", link.principalKind().wire());
         return new LedgerEvent("identity.linked", null, link.learnedAt(), link.principal(), d);
     }

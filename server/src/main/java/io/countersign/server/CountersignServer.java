@@ -84,7 +84,12 @@ public final class CountersignServer implements AutoCloseable {
                         Clock.systemUTC()));
         recordStart(policy, keys, clock);
         this.metrics = new Metrics(store);
-        this.identities = Identities.of(config.identities(), store, clock);
+        try {
+            this.identities = Identities.of(config.identities(), store, clock);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
         this.service = new RequestService(policy, store, identities, clock, random, metrics);
         metrics.bindWaiting(service);
         this.openApi = resource("openapi.yaml");

@@ -5,6 +5,7 @@ import io.countersign.core.Principal;
 import io.countersign.core.SystemEvents;
 import io.countersign.core.spi.Directory;
 import io.countersign.core.spi.RequestStore;
+import io.countersign.server.config.ConfigException;
 import io.countersign.server.config.ServerConfig;
 import java.time.Clock;
 import java.time.Instant;
@@ -48,12 +49,25 @@ public final class Identities implements Directory {
         this.declaredLinks = Map.copyOf(declaredLinks);
         this.store = store;
         this.clock = clock;
-        store.learnedLinks().forEach(l -> learnedLinks.put(key(l), l));
+        for (LearnedLink l : store.learnedLinks()) {
+            String declaredFor = this.declaredLinks.get(key(l));
+            if (declaredFor != null && !declaredFor.equals(l.principal()))
+                throw new ConfigException("identities: " + declaredFor + "'s links." + l.kind() + " '" + l.value()
+                        + "' has named '" + l.principal() + "' since " + l.learnedAt() + ", learned from a token of"
+                        + " theirs; declare this person with id '" + l.principal() + "', so that what they did under"
+                        + " that id and what they do now are one person's");
+            learnedLinks.put(key(l), l);
+        }
     }
 
     /**
      * The declared identities with their links (already validated: ids and links are unique), and the
      * links {@code store} has learned; links learned from now on are stored there.
+     *
+     * @throws ConfigException when a declared link was learned for another principal: the person
+     *     would be two principals, their declared id and the one they acted under, and could fill two
+     *     slots of a quorum or approve for their own agent; they are to be declared under the id they
+     *     already have
      */
     public static Identities of(List<ServerConfig.Identity> identities, RequestStore store, Clock clock) {
         Map<String, Principal> byId = new HashMap<>();
@@ -161,11 +175,18 @@ public final class Identities implements Directory {
     boolean remember(Principal p, Map<LinkKind, String> links) {
         Instant now = clock.instant();
         List<LearnedLink> fresh = new ArrayList<>();
-        links.forEach((kind, value) -> {
-            String k = key(kind, value);
-            if (!declaredLinks.containsKey(k) && !learnedLinks.containsKey(k))
-                fresh.add(new LearnedLink(kind.wire(), kind.normalise(value), p.id(), p.kind(), now));
-        });
+        boolean someoneElses = false;
+        for (Map.Entry<LinkKind, String> e : links.entrySet()) {
+            String k = key(e.getKey(), e.getValue());
+            if (declaredLinks.containsKey(k)) continue;
+            LearnedLink known = learnedLinks.get(k);
+            if (known == null)
+                fresh.add(
+                        new LearnedLink(e.getKey().wire(), e.getKey().normalise(e.getValue()), p.id(), p.kind(), now));
+            else someoneElses |= !known.principal().equals(p.id());
+        }
+        // Learned for someone else after p was resolved: resolved again, the token is that person.
+        if (someoneElses) return false;
         if (!fresh.isEmpty() && !learn(p, fresh)) return false;
         seen.put(p.id(), p);
         return true;

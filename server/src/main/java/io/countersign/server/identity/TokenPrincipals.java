@@ -92,6 +92,7 @@ final class TokenPrincipals {
         // An agent is its subject only: an email or a Slack id in its token may be its creator's.
         Map<LinkKind, String> links = agent ? subjectLink(subject) : links(c, subject, email);
         Optional<Principal> declared = declared(links).map(d -> withGroups(d, groups));
+        if (declared.isPresent()) learnedForNoOneElse(declared.get(), links);
         Principal p = declared.orElseGet(() -> unlinked(c, subject, email, groups, kind(c, email, agent, signedIn)));
         // An undeclared service too: it is no person, so an email or Slack id in its token is not its own.
         // A person's links learned from an earlier token name them again, as declared links do.
@@ -120,6 +121,25 @@ final class TokenPrincipals {
                     "the token's " + String.join(", ", why) + ": one token is one person; correct the links in"
                             + " identities or the claims at the identity provider");
         return named.values().stream().findFirst();
+    }
+
+    /**
+     * A declared identity's token whose other links a token taught to name someone else: either one
+     * of the two is not this person, or one person has two ids, and would fill two slots of a quorum
+     * or approve for their own agent under the other. Refused, with the fix.
+     */
+    private void learnedForNoOneElse(Principal declared, Map<LinkKind, String> links) {
+        links.forEach((kind, value) -> identities
+                .learned(kind, value)
+                .filter(l -> !l.principal().equals(declared.id()))
+                .ifPresent(l -> {
+                    throw new TokenRejectedException(
+                            TokenProblem.AMBIGUOUS_PRINCIPAL,
+                            "the token is " + declared.id() + "'s by its declared links, but its " + linkName(kind)
+                                    + " was first seen for " + l.principal() + ": if they are one person, declare"
+                                    + " them with id '" + l.principal() + "'; if not, correct the claims at the"
+                                    + " identity provider");
+                }));
     }
 
     /**

@@ -30,6 +30,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -68,7 +69,7 @@ final class OidcFixture implements AutoCloseable {
     final MockOAuth2Server idp;
     final String issuer;
     private final Map<String, String> apiKeys = new LinkedHashMap<>();
-    private final ServerConfig config;
+    private ServerConfig config;
     private CountersignServer server;
     private final HttpClient http =
             HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -102,6 +103,37 @@ final class OidcFixture implements AutoCloseable {
     void restart() {
         server.close();
         server = CountersignServer.start(config, clock);
+    }
+
+    /**
+     * Stops the server and starts it with one more declared identity, as after an operator adds a
+     * person to {@code identities}. If that start fails, the server is started again as it was and the
+     * failure thrown.
+     */
+    void restartDeclaring(Principal p, ServerConfig.Links links) {
+        server.close();
+        List<ServerConfig.Identity> identities = new ArrayList<>(config.identities());
+        identities.add(identity(p, links));
+        ServerConfig declaring = new ServerConfig(
+                config.host(),
+                config.port(),
+                config.dataDir(),
+                config.policyFile(),
+                identities,
+                config.sweepInterval(),
+                config.maxWait(),
+                config.demo(),
+                config.ledger(),
+                config.oidc(),
+                config.mcp(),
+                config.channels());
+        try {
+            server = CountersignServer.start(declaring, clock);
+            config = declaring;
+        } catch (RuntimeException e) {
+            server = CountersignServer.start(config, clock);
+            throw e;
+        }
     }
 
     private ServerConfig config(Path dataDir, ServerConfig.Issuer trusted) {
